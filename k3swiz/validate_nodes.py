@@ -1,0 +1,123 @@
+"""Validation of the nodes list: names, roles, labels, taints, SSH settings."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from .answers import Answers
+from .problems import Report
+from .validate_network import check_address
+
+RFC1123_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+# k3s (the kubelet) refuses these label prefixes at registration.
+RESERVED_LABEL_DOMAINS = ("kubernetes.io", "k8s.io")
+ALLOWED_RESERVED = ("node-restriction.kubernetes.io/", "node.kubernetes.io/")
+
+
+def check_nodes(answers: Answers, report: Report) -> None:
+    if not answers.nodes:
+        report.add("nodes", "no nodes", "add at least one node: {name: cp1, address: 192.168.1.10, role: server}")
+        return
+    names = Counter(n.name for n in answers.nodes)
+    endpoints = Counter((n.address, (n.ssh.port if n.ssh and n.ssh.port else answers.ssh.port)) for n in answers.nodes)
+    for i, node in enumerate(answers.nodes):
+        path = f"nodes[{i}]"
+        if not RFC1123_NAME.match(node.name) or len(node.name) > 63:
+            report.add(f"{path}.name", f"`{node.name}` is not a valid node name",
+                       "lowercase letters, digits, `-` and `.`; start and end with a letter or digit; "
+                       "at most 63 characters")
+        elif names[node.name] > 1:
+            report.add(f"{path}.name", f"node name `{node.name}` is used {names[node.name]} times",
+                       "node names must be unique")
+        if not node.address:
+            report.add(f"{path}.address", "missing", "the IP or DNS name k3swiz connects to")
+        else:
+            check_address(node.address, f"{path}.address", report)
+            port = node.ssh.port if node.ssh and node.ssh.port else answers.ssh.port
+            if endpoints[(node.address, port)] > 1:
+                report.add(f"{path}.address", f"{node.address}:{port} is given for more than one node",
+                           "each node needs its own address (or SSH port)")
+        if node.ipv6:
+            check_address(node.ipv6, f"{path}.ipv6", report, family=6)
+        if node.init and node.role != "server":
+            report.add(f"{path}.init", "only a server can initialise the cluster", "remove `init` or make it a server")
+        for j, label in enumerate(node.labels):
+            _check_label(label, f"{path}.labels[{j}]", report)
+        for j, taint in enumerate(node.taints):
+            _check_taint(taint, f"{path}.taints[{j}]", report)
+        if node.ssh:
+            _check_port(node.ssh.port, f"{path}.ssh.port", report)
+    _check_port(answers.ssh.port, "ssh.port", report)
+
+
+def check_roles(answers: Answers, report: Report) -> None:
+    """Cluster shape: init server, SQLite single server, etcd quorum."""
+    cluster = answers.cluster
+    servers = answers.servers
+    marked = [i for i, n in enumerate(answers.nodes) if n.init]
+    if cluster.mode == "init":
+        if not servers:
+            report.add("nodes", "a new cluster needs at least one server", "set `role: server` on one node")
+        if len(marked) > 1:
+            for i in marked[1:]:
+                report.add(f"nodes[{i}].init", "more than one server is marked to initialise the cluster",
+                           "exactly one server runs --cluster-init; the others join it")
+        if cluster.datastore == "sqlite" and len(servers) > 1:
+            report.add("cluster.datastore", f"SQLite runs on exactly one server, {len(servers)} are given",
+                       "use `datastore: etcd` for several servers, or make the others agents")
+    else:
+        if marked:
+            report.add(f"nodes[{marked[0]}].init", "joining an existing cluster: no node initialises it",
+                       "remove `init`")
+        if cluster.datastore == "sqlite" and servers:
+            report.add("cluster.datastore", "an existing SQLite cluster cannot take more servers",
+                       "join agents only, or convert the server to etcd (restart it with --cluster-init)")
+    if cluster.datastore == "etcd" and cluster.mode == "init" and servers and len(servers) % 2 == 0:
+        report.warn("nodes", f"{len(servers)} etcd servers: an even number tolerates no more failures "
+                    f"than {len(servers) - 1} and risks split-brain", "use an odd number of servers (3, 5)")
+
+
+def _check_port(port: int | None, path: str, report: Report) -> None:
+    if port is not None and not 1 <= port <= 65535:
+        report.add(path, f"port {port} is out of range", "1-65535")
+
+
+def _check_label(label: str, path: str, report: Report) -> None:
+    key, sep, value = label.partition("=")
+    if not sep:
+        report.add(path, f"label `{label}` has no `=`", "write key=value, e.g. disk=ssd")
+        return
+    problem = _label_key_problem(key) or (None if LABEL_VALUE.match(value) and len(value) <= 63
+                                          else f"value `{value}` is not a valid label value")
+    if problem:
+        report.add(path, f"label `{label}`: {problem}",
+                   "keys: [prefix/]name, values: up to 63 of A-Z a-z 0-9 - _ .")
+    elif any(key.split("/")[0].endswith(d) for d in RESERVED_LABEL_DOMAINS) and "/" in key \
+            and not key.startswith(ALLOWED_RESERVED):
+        report.add(path, f"label `{label}` uses a kubernetes.io/k8s.io prefix that k3s refuses at "
+                   "registration", "use your own prefix, or node-role labels via kubectl afterwards")
+
+
+def _label_key_problem(key: str) -> str | None:
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or not RFC1123_NAME.match(prefix)):
+        return f"prefix `{prefix}` is not a DNS subdomain"
+    if not LABEL_NAME.match(name):
+        return f"key `{key}` is not a valid label key"
+    return None
+
+
+def _check_taint(taint: str, path: str, report: Report) -> None:
+    body, colon, effect = taint.rpartition(":")
+    key, _, value = body.partition("=")
+    if not colon or effect not in TAINT_EFFECTS:
+        report.add(path, f"taint `{taint}` needs an effect", f"write key=value:Effect with Effect one of "
+                   f"{', '.join(TAINT_EFFECTS)}")
+        return
+    problem = _label_key_problem(key) or (None if LABEL_VALUE.match(value) else f"value `{value}` is invalid")
+    if problem:
+        report.add(path, f"taint `{taint}`: {problem}", "e.g. dedicated=gpu:NoSchedule")
