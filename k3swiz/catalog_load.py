@@ -107,6 +107,7 @@ def build_minor(reader: Reader, line: str, node: Any, where: str) -> MinorInfo:
         traefik=str(reader.need(node, "traefik", where)),
         source=str(reader.need(node, "source", where)),
         components_release=reader.optional_version(node.get("components_release"), f"{where}.components_release"),
+        first_verified=bool(node.get("first_verified", True)),
     )
     for release in (minor.first_release, minor.newest):
         if release.line != line:

@@ -138,6 +138,7 @@ class MinorInfo:
     traefik: str  # Traefik chart generation of the line's first release: v1 | v2 | v3
     source: str = ""
     components_release: K3sVersion | None = None  # the release `components` were read from
+    first_verified: bool = True
 
 
 @dataclass(frozen=True)
