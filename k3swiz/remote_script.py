@@ -1,0 +1,146 @@
+"""POSIX sh scripts, fed on stdin to `sh -s`, that write or read remote files.
+
+`write_files_script` writes any number of files in ONE remote command, each
+atomically: the data goes to a temp file in the target's own directory
+(`.<name>.k3swiz-<random>`, created 0600 under umask 077), its size is checked,
+its mode and owner are set, and only when EVERY file has arrived intact are
+they renamed into place with `mv -f`. On any failure the temps are removed and
+the script exits 1 with "k3swiz: cannot write PATH: reason" on stderr.
+
+Content travels inside the script as base64 heredocs, one per ~768 KiB chunk:
+a shell reading its script from a pipe may read ahead, so data must never be
+read from stdin by a separate command; heredocs are parsed by the shell itself
+and work alike in dash, bash and busybox ash. Chunking keeps both the local and
+the remote shell's memory small for a 70 MB binary. The script is a generator
+of bytes, so a local file is read chunk by chunk while it is sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import posixpath
+import re
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from shlex import quote
+
+CHUNK_BYTES = 768 * 1024  # raw bytes per heredoc: ~1 MiB of base64 in the remote shell's memory
+DATA_END = "K3SWIZ_DATA_END"  # heredoc delimiter: '_' is not in base64's alphabet, so never in the data
+ABSENT_RC = 44  # read_file_script's exit status for "no such file"
+_OWNER = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]*(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file to put on a node: content is bytes or a local file to stream."""
+
+    path: str
+    content: bytes | Path
+    mode: int
+    owner: str | None = None  # "user" or "user:group"
+
+    def size(self) -> int:
+        return self.content.stat().st_size if isinstance(self.content, Path) else len(self.content)
+
+    def chunks(self) -> Iterator[bytes]:
+        if isinstance(self.content, bytes):
+            for start in range(0, len(self.content), CHUNK_BYTES):
+                yield self.content[start:start + CHUNK_BYTES]
+            return
+        with self.content.open("rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                yield chunk
+
+
+def check_files(files: Sequence[RemoteFile]) -> None:
+    """Refuse what the script could not write safely, naming the offending file."""
+    seen: set[str] = set()
+    for item in files:
+        path = item.path
+        if not path.startswith("/") or path == "/" or posixpath.normpath(path) != path:
+            raise ValueError(f"remote path {path!r} must be absolute and normalised (no '..', '//' or trailing '/')")
+        if "\n" in path or "\0" in path:
+            raise ValueError(f"remote path {path!r} contains a newline or NUL byte")
+        if path in seen:
+            raise ValueError(f"remote path {path} is listed twice in one write")
+        if not 0 <= item.mode <= 0o7777:
+            raise ValueError(f"mode {item.mode:o} for {path} is not a file mode (0 to 7777 octal)")
+        if item.owner is not None and not _OWNER.fullmatch(item.owner):
+            raise ValueError(f"owner {item.owner!r} for {path} is not 'user' or 'user:group'")
+        seen.add(path)
+
+
+def temp_path(path: str, token: str) -> str:
+    """The temp name beside the target: same directory, so `mv` is an atomic rename."""
+    directory, name = posixpath.split(path)
+    return posixpath.join(directory, f".{name[:200]}.k3swiz-{token}")
+
+
+def write_files_script(files: Sequence[RemoteFile], *, token: str | None = None) -> Iterator[bytes]:
+    """The whole write script, piece by piece (see the module docstring)."""
+    check_files(files)
+    token = token or secrets.token_hex(6)
+    temps = [temp_path(item.path, f"{token}{index}") for index, item in enumerate(files)]
+    yield _header(temps).encode()
+    for item, temp in zip(files, temps):
+        yield from _file_part(item, temp)
+    commits = [f"mv -f -- {quote(temp)} {quote(item.path)} || "
+               f"k3swiz_fail {quote(item.path)} 'cannot move the new file into place'\n"
+               for item, temp in zip(files, temps)]
+    yield ("".join(commits) + "trap - HUP INT TERM\n").encode()
+
+
+def _header(temps: list[str]) -> str:
+    removal = " ".join(quote(temp) for temp in temps) or "/nonexistent/k3swiz"
+    return (
+        "umask 077\n"
+        "k3swiz_fail() {\n"
+        f"    rm -f -- {removal}\n"
+        "    printf 'k3swiz: cannot write %s: %s\\n' \"$1\" \"$2\" >&2\n"
+        "    exit 1\n"
+        "}\n"
+        "trap 'k3swiz_fail \"the files\" \"interrupted by a signal\"' HUP INT TERM\n"
+        "command -v base64 >/dev/null 2>&1 || "
+        "k3swiz_fail 'the files' 'this node has no base64 command (install coreutils or busybox)'\n"
+    )
+
+
+def _file_part(item: RemoteFile, temp: str) -> Iterator[bytes]:
+    """Create the temp, append the data chunk by chunk, check its size, set mode and owner."""
+    path, qtemp = quote(item.path), quote(temp)
+    directory = quote(posixpath.dirname(item.path))
+    size = item.size()
+
+    def fail(reason: str) -> str:
+        return f" || k3swiz_fail {path} {quote(reason)}\n"
+
+    head = (
+        f"if [ -d {path} ]; then k3swiz_fail {path} 'it is a directory on the node'; fi\n"
+        # umask 022 in a subshell: missing parents are created 0755, not 0700.
+        f"(umask 022 && mkdir -p -- {directory})" + fail(f"cannot create the directory {posixpath.dirname(item.path)}")
+        + f": > {qtemp}" + fail(f"cannot create a temporary file in {posixpath.dirname(item.path)}")
+    )
+    yield head.encode()
+    for chunk in item.chunks():
+        line = f"base64 -d >> {qtemp} <<'{DATA_END}'" + fail("cannot store the data (disk full?)")
+        yield line.encode() + base64.encodebytes(chunk) + f"{DATA_END}\n".encode()
+    tail = (
+        f"k3swiz_size=$(wc -c < {qtemp}) && [ $k3swiz_size -eq {size} ]"
+        + fail(f"the data arrived incomplete (expected {size} bytes)")
+        + f"chmod {item.mode:04o} {qtemp}" + fail(f"cannot set its mode to {item.mode:04o}")
+    )
+    if item.owner:
+        tail += f"chown {quote(item.owner)} {qtemp}" + fail(f"cannot change its owner to {item.owner}")
+    yield tail.encode()
+
+
+def read_file_script(path: str) -> str:
+    """Prints the file's bytes; exits ABSENT_RC when it does not exist."""
+    quoted = quote(path)
+    return (
+        f"if [ -d {quoted} ]; then printf 'k3swiz: %s is a directory\\n' {quoted} >&2; exit 1; fi\n"
+        f"[ -e {quoted} ] || exit {ABSENT_RC}\n"
+        f"exec cat -- {quoted}\n"
+    )

@@ -1,0 +1,195 @@
+"""The SSH transport: one connection to one node, running scripts and moving files.
+
+    with Transport(target, host_keys=HostKeyPolicy()) as node:
+        node.write_files([RemoteFile("/etc/rancher/k3s/config.yaml", data, 0o600)])
+        result = node.run("systemctl restart k3s")
+
+Every remote command line is `sh -s`, `sudo -n sh -s` or `sudo -k -S -p '' sh -s`
+(see k3swiz.ssh_sudo): the script, file contents and the sudo password travel
+on stdin, so no secret can show in the node's process list or environment.
+Errors are the one-line, fix-giving exceptions of k3swiz.ssh_errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import paramiko
+
+from k3swiz.hostkeys import HostKeyPolicy
+from k3swiz.remote_script import ABSENT_RC, RemoteFile, check_files, read_file_script, write_files_script
+from k3swiz.secrets import Secret, mask_text
+from k3swiz.ssh_channel import run_channel
+from k3swiz.ssh_config import SshTarget, resolve_target
+from k3swiz.ssh_connect import open_connection
+from k3swiz.ssh_errors import (AuthFailed, CommandTimeout, ConnectionLost, ConnectTimeout, HostKeyChanged,
+                               HostKeyUnknown, RemoteCommandFailed, SshError, SudoFailed, Unreachable)
+from k3swiz.ssh_sudo import SudoMode, choose_sudo_mode, classify_sudo_stderr, password_line, sudo_error
+
+__all__ = [
+    "Transport", "CommandResult", "TransportStats", "SshTarget", "resolve_target", "HostKeyPolicy",
+    "RemoteFile", "SshError", "Unreachable", "ConnectTimeout", "AuthFailed", "HostKeyUnknown",
+    "HostKeyChanged", "ConnectionLost", "CommandTimeout", "SudoFailed", "RemoteCommandFailed",
+]
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    rc: int
+    stdout: str
+    stderr: str
+    elapsed: float  # seconds, from opening the channel to the exit status
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+@dataclass
+class TransportStats:
+    connections: int = 0
+    commands: int = 0
+    bytes_up: int = 0
+    bytes_down: int = 0
+    files_written: int = 0
+
+
+class Transport:
+    """A connection to one node (through its ProxyJump hops, if any)."""
+
+    def __init__(self, target: SshTarget, *, host_keys: HostKeyPolicy, sudo_password: Secret | None = None,
+                 agent: bool = True, tcp_nodelay: bool = True) -> None:
+        self.target = target
+        self.host_keys = host_keys
+        self.stats = TransportStats()
+        self._sudo_password = sudo_password
+        self._agent = agent
+        self._tcp_nodelay = tcp_nodelay  # only switched off to measure what it buys
+        self._ssh: paramiko.Transport | None = None
+        self._jump: Transport | None = None
+        self._sudo_mode: SudoMode | None = None
+
+    def __enter__(self) -> Transport:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Transport({self.target.node} {self.target.user}@{self.target.endpoint})"
+
+    def connect(self) -> None:
+        """Connect and authenticate; a no-op when already connected, a reconnect when the link died."""
+        if self._ssh is not None and self._ssh.is_active():
+            return
+        self.close()
+        via = None
+        if self.target.proxy_jump is not None:
+            self._jump = Transport(self.target.proxy_jump, host_keys=self.host_keys,
+                                   agent=self._agent, tcp_nodelay=self._tcp_nodelay)
+            self._jump.connect()
+            via = self._jump._ssh
+        try:
+            self._ssh = open_connection(self.target, self.host_keys, agent=self._agent,
+                                        tcp_nodelay=self._tcp_nodelay, via=via)
+        except BaseException:
+            self.close()
+            raise
+        self.stats.connections += 1
+
+    def close(self) -> None:
+        for link in (self._ssh, self._jump):
+            if link is not None:
+                link.close()
+        self._ssh = self._jump = None
+        self._sudo_mode = None
+
+    def run(self, script: str, *, sudo: bool = True, timeout: float | None = None,
+            stdin_extra: bytes = b"") -> CommandResult:
+        """Run a POSIX sh script on the node (as root unless sudo=False); stdin_extra is its stdin."""
+        text = script if script.endswith("\n") else script + "\n"
+        if stdin_extra:
+            text = _with_stdin(text, stdin_extra)
+        rc, out, err, elapsed = self._run_script([text.encode()], sudo=sudo, timeout=timeout)
+        return self._result(rc, out, err, elapsed)
+
+    def write_files(self, files: Sequence[RemoteFile], *, sudo: bool = True) -> CommandResult:
+        """Write every file atomically in one remote command (see k3swiz.remote_script)."""
+        check_files(files)
+        rc, out, err, elapsed = self._run_script(write_files_script(files), sudo=sudo, timeout=None)
+        if rc == 0:
+            self.stats.files_written += len(files)
+        return self._result(rc, out, err, elapsed)
+
+    def read_file(self, path: str, *, sudo: bool = True) -> bytes | None:
+        """The file's bytes, or None when it does not exist."""
+        rc, out, err, _ = self._run_script([read_file_script(path).encode()], sudo=sudo, timeout=None)
+        if rc == ABSENT_RC:
+            return None
+        if rc != 0:
+            reason = self._mask(err.decode(errors="replace")).strip() or f"exit status {rc}"
+            raise RemoteCommandFailed(self.target.node, f"cannot read {path}: {reason}",
+                                      "check the path and its permissions on the node", where=self.target.endpoint)
+        return out
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _run_script(self, pieces: Iterable[bytes], *, sudo: bool, timeout: float | None):
+        command, prefix = self._command(sudo)
+        stdin = itertools.chain([prefix] if prefix else [], pieces)
+        rc, out, err, elapsed = self._execute(command, stdin, timeout)
+        if rc != 0 and command != SudoMode.NONE.value:
+            problem = classify_sudo_stderr(rc, err.decode(errors="replace"))
+            if problem is not None:
+                raise sudo_error(problem, self.target, err)
+        return rc, out, err, elapsed
+
+    def _command(self, sudo: bool) -> tuple[str, bytes]:
+        """The remote command line and what goes on stdin before the script."""
+        if not sudo:
+            return SudoMode.NONE.value, b""
+        if self._sudo_mode is None:
+            probe = lambda command, stdin: self._execute(command, [stdin], None)[:3]  # noqa: E731
+            self._sudo_mode = choose_sudo_mode(probe, self.target, self._sudo_password)
+        if self._sudo_mode is SudoMode.PASSWORD:
+            return self._sudo_mode.value, password_line(self._sudo_password)
+        return self._sudo_mode.value, b""
+
+    def _execute(self, command: str, stdin: Iterable[bytes], timeout: float | None):
+        if self._ssh is None:
+            self.connect()
+        limit = timeout if timeout is not None else self.target.command_timeout
+        outcome = run_channel(self._ssh, command, stdin, limit, open_timeout=self.target.connect_timeout)
+        self.stats.commands += 1
+        self.stats.bytes_up += outcome.bytes_sent
+        self.stats.bytes_down += len(outcome.stdout) + len(outcome.stderr)
+        where = dict(where=self.target.endpoint)
+        if outcome.timed_out:
+            raise CommandTimeout(self.target.node, f"the command did not finish within {limit:g} s and was "
+                                 "abandoned (it may still be running on the node)",
+                                 "raise the timeout, or look at what the node is waiting for", **where)
+        if outcome.rc is None:
+            raise ConnectionLost(self.target.node, outcome.lost_reason or "the connection dropped",
+                                 "check that the node is up (rebooted? sshd restarted?); the command may or may "
+                                 "not have completed, so re-run it", **where)
+        return outcome.rc, outcome.stdout, outcome.stderr, outcome.elapsed
+
+    def _result(self, rc: int, out: bytes, err: bytes, elapsed: float) -> CommandResult:
+        return CommandResult(rc, self._mask(out.decode(errors="replace")),
+                             self._mask(err.decode(errors="replace")), elapsed)
+
+    def _mask(self, text: str) -> str:
+        return mask_text(text, [self._sudo_password]) if self._sudo_password else text
+
+
+def _with_stdin(script: str, data: bytes) -> str:
+    """Give the script `data` as its stdin. It cannot simply follow the script on our stdin:
+    dash and busybox read their script ahead in blocks and would swallow it. So it travels as
+    a base64 heredoc piped into the script, run in a subshell."""
+    encoded = base64.encodebytes(data).decode()
+    return f"base64 -d <<'K3SWIZ_STDIN_END' | (\n{encoded}K3SWIZ_STDIN_END\n{script})\n"

@@ -1,0 +1,126 @@
+"""One remote command on one paramiko channel: feed stdin, collect output, get the exit status.
+
+stdin is fed by a helper thread while this thread reads stdout and stderr, so
+a command that talks back while a 70 MB upload is still going cannot
+deadlock on full SSH windows. Nothing here raises for remote trouble: the
+outcome says whether the command finished, timed out or lost its connection,
+and the caller turns that into an error with the node's name. Only a local
+failure to produce stdin (e.g. an unreadable local file) is re-raised.
+"""
+
+from __future__ import annotations
+
+import select
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import paramiko
+
+READ_SIZE = 65536
+CHANNEL_ERRORS = (EOFError, OSError, paramiko.SSHException)
+
+
+@dataclass
+class ChannelOutcome:
+    rc: int | None  # None: no exit status (connection lost or timed out)
+    stdout: bytes
+    stderr: bytes
+    elapsed: float
+    bytes_sent: int
+    timed_out: bool = False
+    lost_reason: str = ""
+
+
+class _StdinFeeder(threading.Thread):
+    """Sends the stdin pieces, then EOF. A local error closes the channel so the remote shell
+    never sees a clean end of its script (and so never commits half a transfer)."""
+
+    def __init__(self, channel: paramiko.Channel, pieces: Iterable[bytes]) -> None:
+        super().__init__(name="k3swiz-ssh-stdin", daemon=True)
+        self.channel, self.pieces = channel, pieces
+        self.sent = 0
+        self.local_error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for piece in self.pieces:  # producing a piece may read a local file, and fail
+                if not self._send(piece):
+                    return
+            self._send(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            self.local_error = exc
+            self.channel.close()
+
+    def _send(self, piece: bytes | None) -> bool:
+        """Send a piece (None: EOF). False when the remote end went away; the reader sees why."""
+        try:
+            if piece is None:
+                self.channel.shutdown_write()
+            else:
+                self.channel.sendall(piece)
+        except CHANNEL_ERRORS:
+            return False
+        self.sent += len(piece or b"")
+        return True
+
+
+def run_channel(ssh: paramiko.Transport, command: str, stdin: Iterable[bytes], timeout: float,
+                *, open_timeout: float) -> ChannelOutcome:
+    """Run command with stdin; never longer than timeout seconds."""
+    started = time.monotonic()
+    deadline = started + timeout
+    try:
+        channel = ssh.open_session(timeout=open_timeout)
+        channel.exec_command(command)
+    except CHANNEL_ERRORS as exc:
+        return ChannelOutcome(None, b"", b"", 0.0, 0, lost_reason=_lost_text(ssh, exc))
+    feeder = _StdinFeeder(channel, stdin)
+    feeder.start()
+    stdout, stderr = bytearray(), bytearray()
+    try:
+        finished = _collect(channel, stdout, stderr, deadline)
+    finally:
+        channel.close()
+        feeder.join(timeout=5)
+    if feeder.local_error is not None:
+        raise feeder.local_error
+    outcome = ChannelOutcome(None, bytes(stdout), bytes(stderr), time.monotonic() - started, feeder.sent)
+    if not finished:
+        outcome.timed_out = True
+    elif channel.exit_status_ready() and channel.recv_exit_status() != -1:
+        outcome.rc = channel.recv_exit_status()
+    else:
+        outcome.lost_reason = _lost_text(ssh, None)
+    return outcome
+
+
+def _collect(channel: paramiko.Channel, stdout: bytearray, stderr: bytearray, deadline: float) -> bool:
+    """Read both streams until EOF/close, then wait for the exit status. False on timeout."""
+    wakeup = channel.fileno()  # readable whenever stdout or stderr has data, or at EOF/close
+    while not (channel.eof_received or channel.closed):
+        _drain(channel, stdout, stderr)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        select.select([wakeup], [], [], min(remaining, 1.0))
+    _drain(channel, stdout, stderr)
+    finished = channel.status_event.wait(max(deadline - time.monotonic(), 0))
+    _drain(channel, stdout, stderr)
+    return finished
+
+
+def _drain(channel: paramiko.Channel, stdout: bytearray, stderr: bytearray) -> None:
+    while channel.recv_ready():
+        stdout += channel.recv(READ_SIZE)
+    while channel.recv_stderr_ready():
+        stderr += channel.recv_stderr(READ_SIZE)
+
+
+def _lost_text(ssh: paramiko.Transport, exc: BaseException | None) -> str:
+    if not ssh.is_active():
+        return "the connection dropped while a command was running"
+    if exc is not None:
+        return f"the node refused to start a command ({exc or type(exc).__name__})"
+    return "the remote shell ended without an exit status (killed by a signal?)"
