@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -179,7 +180,7 @@ class Node:
         if self.init == "systemd":
             stale.symlink_to("/usr/local/bin/systemctl")
         else:
-            os.mknod(stale, 0o600 | 0o020000, 0)  # char 0/0 = overlay whiteout
+            os.mknod(stale, 0o600 | stat.S_IFCHR, 0)  # char 0/0 = overlay whiteout
             shutil.copy2(STANDINS_DIR / "openrc-run", self.dir / "upper/usr/sbin/openrc-run")
 
     def _install_tools(self) -> None:

@@ -7,7 +7,9 @@ the stand-in library used by the stand-in programs.
 """
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -25,6 +27,7 @@ MOUNTPOINTS = (
     "var/lib/rancher", "var/log/k3s-standin", "usr/local/bin",
 )
 OVERLAID_DIRS = ("etc", "var", "home", "opt", "usr")
+HIDDEN_HOST_TOOLS = ("kubectl", "crictl", "ctr", "k3s")
 AUTHORIZED_KEYS_REMOTE = "/etc/ssh/lab_authorized_keys"
 
 
@@ -39,6 +42,7 @@ def build_template(template: Path, client_public_key: str) -> None:
     # 0644 in a 0755 folder: sshd reads it as the login user.
     write_atomic(keys, (client_public_key + "\n").encode(), 0o644)
     _install_standin_lib(template / STANDIN_LIB_REMOTE.lstrip("/"))
+    _hide_host_tools(template)
 
 
 def _password_hash(password: str) -> str:
@@ -92,6 +96,18 @@ def _write_sudoers(sudoers_d: Path) -> None:
     }
     for name, rule in rules.items():
         write_atomic(sudoers_d / name, rule.encode(), 0o440)  # sudo ignores other modes
+
+
+def _hide_host_tools(template: Path) -> None:
+    """A kubectl/crictl/ctr/k3s of the host must not answer inside nodes, where
+    only the k3s stand-in (and its symlinks) should: overlay whiteouts hide them."""
+    for tool in HIDDEN_HOST_TOOLS:
+        for folder in ("usr/bin", "usr/sbin"):
+            if os.path.lexists(f"/{folder}/{tool}"):
+                whiteout = template / folder / tool
+                make_dirs(whiteout.parent)
+                if not os.path.lexists(whiteout):
+                    os.mknod(whiteout, 0o600 | stat.S_IFCHR, 0)  # char 0/0 = whiteout
 
 
 def _install_standin_lib(target: Path) -> None:
