@@ -82,17 +82,18 @@ class Reader:
             raise self.fail(where, "expected a mapping")
         return value
 
-    def each(self, node: Any, where: str, build: Callable[[str, Any, str], Any]) -> list[Any]:
+    def each(self, node: Any, where: str, build: Callable[[Any, Any, str], Any]) -> list[Any]:
         """Build one item per entry of a mapping (key, value) or list (index, value)."""
         if isinstance(node, Mapping):
-            return [build(str(key), value, f"{where}.{key}") for key, value in node.items()]
+            return [build(key, value, f"{where}.{key}") for key, value in node.items()]
         if isinstance(node, list):
-            return [build(str(index), value, f"{where}[{index}]") for index, value in enumerate(node)]
+            return [build(index, value, f"{where}[{index}]") for index, value in enumerate(node)]
         raise self.fail(where, "expected a mapping or a list")
 
 
-def build_minor(reader: Reader, line: str, node: Any, where: str) -> MinorInfo:
-    if line.count(".") != 1:
+def build_minor(reader: Reader, line: Any, node: Any, where: str) -> MinorInfo:
+    # Unquoted, YAML reads 1.20 as the number 1.2: insist on strings.
+    if not isinstance(line, str) or line.count(".") != 1:
         raise reader.fail(where, f"minor key {line!r} must be a quoted string like \"1.20\"")
     node = reader.mapping(node, where)
     components = reader.mapping(node.get("components") or {}, f"{where}.components")
@@ -115,10 +116,10 @@ def build_minor(reader: Reader, line: str, node: Any, where: str) -> MinorInfo:
     return minor
 
 
-def build_feature(reader: Reader, name: str, node: Any, where: str) -> Feature:
+def build_feature(reader: Reader, name: Any, node: Any, where: str) -> Feature:
     node = reader.mapping(node, where)
     return Feature(
-        name=name,
+        name=str(name),
         description=str(reader.need(node, "description", where)),
         source=str(reader.need(node, "source", where)),
         since=reader.gate(node.get("since"), f"{where}.since"),
@@ -128,10 +129,10 @@ def build_feature(reader: Reader, name: str, node: Any, where: str) -> Feature:
     )
 
 
-def build_generation(reader: Reader, name: str, node: Any, where: str) -> TraefikGeneration:
+def build_generation(reader: Reader, name: Any, node: Any, where: str) -> TraefikGeneration:
     node = reader.mapping(node, where)
     return TraefikGeneration(
-        name=name,
+        name=str(name),
         charts=str(reader.need(node, "charts", where)),
         top_level_keys=reader.text_list(reader.need(node, "top_level_keys", where), f"{where}.top_level_keys"),
         redirect_key=str(reader.need(node, "redirect_key", where)),
@@ -141,7 +142,7 @@ def build_generation(reader: Reader, name: str, node: Any, where: str) -> Traefi
     )
 
 
-def build_traefik_key(reader: Reader, _index: str, node: Any, where: str) -> TraefikKey:
+def build_traefik_key(reader: Reader, _index: Any, node: Any, where: str) -> TraefikKey:
     node = reader.mapping(node, where)
     equivalents = reader.mapping(node.get("equivalents") or {}, f"{where}.equivalents")
     return TraefikKey(
@@ -152,7 +153,7 @@ def build_traefik_key(reader: Reader, _index: str, node: Any, where: str) -> Tra
     )
 
 
-def build_alpine(reader: Reader, _index: str, node: Any, where: str) -> AlpineRow:
+def build_alpine(reader: Reader, _index: Any, node: Any, where: str) -> AlpineRow:
     node = reader.mapping(node, where)
     line = node.get("k3s_line")
     return AlpineRow(
@@ -177,7 +178,7 @@ def build_apk(reader: Reader, node: Any, where: str) -> ApkLayout:
     )
 
 
-def build_port(reader: Reader, _index: str, node: Any, where: str) -> PortRow:
+def build_port(reader: Reader, _index: Any, node: Any, where: str) -> PortRow:
     node = reader.mapping(node, where)
     port_text = str(reader.need(node, "port", where))
     first, _, last = port_text.partition("-")
