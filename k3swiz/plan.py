@@ -96,14 +96,16 @@ def bundle_files(answers: Answers) -> list[RenderedFile]:
     if install.method == "airgap" and install.airgap:
         air = install.airgap
         if air.k3s_binary:
-            files.append(RenderedFile(BIN_K3S, answers.local_path(air.k3s_binary), 0o755))
+            files.append(RenderedFile(BIN_K3S, answers.local_path(air.k3s_binary), 0o755, origin=air.k3s_binary))
         if air.images:
             name = Path(air.images).name
-            files.append(RenderedFile(f"{IMAGES_DIR}/{name}", answers.local_path(air.images), 0o644))
+            files.append(RenderedFile(f"{IMAGES_DIR}/{name}", answers.local_path(air.images), 0o644, origin=air.images))
         if air.install_script:
-            files.append(RenderedFile(LOCAL_INSTALLER, answers.local_path(air.install_script), 0o755))
+            files.append(RenderedFile(LOCAL_INSTALLER, answers.local_path(air.install_script), 0o755,
+                                      origin=air.install_script))
     elif install.script_from == "local" and install.install_script:
-        files.append(RenderedFile(LOCAL_INSTALLER, answers.local_path(install.install_script), 0o755))
+        files.append(RenderedFile(LOCAL_INSTALLER, answers.local_path(install.install_script), 0o755,
+                                  origin=install.install_script))
     return files
 
 

@@ -14,7 +14,7 @@ def step_text(step) -> str:
         lines = [f"# write {len(step.files)} file(s): each to a temp file in its folder, then renamed"]
         for f in step.files:
             detail = "secret, not shown" if f.secret else f"sha256 {f.sha256[:16]}"
-            source = f"  <- {f.content}" if isinstance(f.content, Path) else ""
+            source = f"  <- {f.origin or f.content.name}" if isinstance(f.content, Path) else ""
             lines.append(f"#   {f.path}  mode {f.mode:04o}  ({detail}){source}")
         return "\n".join(lines) + "\n"
     if isinstance(step, Run):

@@ -35,6 +35,7 @@ class RenderedFile:
     content: bytes | Path        # bytes, or a local file to upload as it is (airgap bundle)
     mode: int
     secret: bool = False         # holds a secret: never shown, only its path
+    origin: str | None = None    # a local upload's path as the answers file writes it
 
     @property
     def sha256(self) -> str:
@@ -51,7 +52,7 @@ class RenderedFile:
         if self.secret:
             return "*** (secret: not shown)\n"
         if isinstance(self.content, Path):
-            return f"(uploaded from {self.content})\n"
+            return f"(uploaded from {self.origin or self.content.name})\n"
         return self.content.decode("utf-8", errors="replace")
 
 

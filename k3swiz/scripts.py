@@ -67,9 +67,10 @@ def restart_script(answers: Answers, node: Node) -> str:
 
 
 def _log_tail(svc: str) -> str:
-    return (f'  echo "last lines of the {svc} log:" >&2\n'
-            f'  if command -v journalctl >/dev/null; then journalctl -u {svc} -n 20 --no-pager >&2 || true; fi\n'
-            f'  for f in /var/log/{svc}.log /var/log/k3s-standin/{svc}.log; do [ -f "$f" ] && tail -n 20 "$f" >&2; done\n')
+    # systemd keeps k3s's log in the journal; OpenRC (and the install script there) in /var/log.
+    return (f'    echo "last lines of the {svc} log:" >&2\n'
+            f'    if command -v journalctl >/dev/null; then journalctl -u {svc} -n 20 --no-pager >&2 || true; fi\n'
+            f'    if [ -f /var/log/{svc}.log ]; then tail -n 20 /var/log/{svc}.log >&2; fi\n')
 
 
 def wait_script(answers: Answers, node: Node, timeout: float) -> str:

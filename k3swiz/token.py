@@ -107,9 +107,10 @@ def check_token(answers: Answers, report: Report) -> None:
             report.warn(f"{where}.file", f"{ref.file} is readable by group or others (mode {mode:04o})",
                         f"chmod 600 {ref.file}")
     if answers.cluster.mode == "join" and source.read() is None:
-        report.add(where, f"joining an existing cluster needs its token, but {source.describe()} "
-                   "gives none", "put the existing cluster's token there (from a server's "
-                   "/var/lib/rancher/k3s/server/token)")
+        # The file is fine as written; the token must be there by the time it is applied.
+        report.warn(where, f"joining an existing cluster needs its token, but {source.describe()} "
+                    "gives none here", "provide it before `k3swiz replay` (a server's "
+                    "/var/lib/rancher/k3s/server/token)")
     token = source.read()
     if token is not None:
         why = check_token_format(token.reveal())

@@ -159,7 +159,10 @@ def check_traefik(answers: Answers, version: K3sVersion | None, catalog: Catalog
     if version is None or not traefik.values:
         return
     for foreign in catalog.traefik_foreign_keys(traefik.values, version):
-        fix = f"use `{foreign.replacement}`" if foreign.replacement else "remove it"
+        if foreign.replacement:
+            fix = "" if foreign.replacement in foreign.message else f"use `{foreign.replacement}`"
+        else:
+            fix = "remove it: this chart generation has no such setting"
         report.add(f"cluster.traefik.values.{foreign.path}", foreign.message, fix)
 
 
@@ -221,9 +224,6 @@ def check_install(answers: Answers, report: Report) -> None:
     for path, value in files:
         if value and not answers.local_path(value).is_file():
             report.add(path, f"{value}: no such file", "check the path (relative paths start at the answers file)")
-    if install.method == "apk" and answers.cluster.k3s.version:
-        report.warn("cluster.k3s.version", "with method apk the Alpine release decides the k3s version",
-                    "see the Alpine table in `k3swiz versions`")
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -1,0 +1,1 @@
+(uploaded from ./bundle/install.sh)

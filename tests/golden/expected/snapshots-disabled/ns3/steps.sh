@@ -1,0 +1,35 @@
+#!/bin/sh
+# k3swiz plan for ns3 (server, joins https://10.3.0.11:6443 as a server)
+# cluster nosnap, k3s v1.31.4+k3s1; wave 3 of 3: ns3: join as server
+# Each step runs on the node as `sh -s` (through sudo when not root) with its text on stdin.
+# Secrets are never in these scripts: the token travels only inside its 0600 file.
+
+# --- step 1: write files ---
+# write 2 file(s): each to a temp file in its folder, then renamed
+#   /etc/rancher/k3s/config.yaml  mode 0600  (sha256 4b6c801945ca2d95)
+#   /etc/rancher/k3s/cluster-token  mode 0600  (secret, not shown)
+
+# --- step 2: install k3s ---
+set -eu
+export INSTALL_K3S_VERSION=v1.31.4+k3s1
+export INSTALL_K3S_EXEC=server
+installer=$(mktemp)
+trap 'rm -f "$installer"' EXIT
+if command -v curl >/dev/null; then curl -sfL https://get.k3s.io -o "$installer"; else wget -qO "$installer" https://get.k3s.io; fi
+sh "$installer"
+
+# --- step 3: wait until ns3 is ready ---
+set -u
+i=0
+until [ "$(k3s kubectl get --raw=/readyz 2>/dev/null)" = ok ]; do
+  i=$((i + 1))
+  if [ $i -ge 1500 ]; then
+    echo "ns3 not ready after 300s: waited until the API server answers /readyz with ok" >&2
+    echo "last lines of the k3s log:" >&2
+    if command -v journalctl >/dev/null; then journalctl -u k3s -n 20 --no-pager >&2 || true; fi
+    if [ -f /var/log/k3s.log ]; then tail -n 20 /var/log/k3s.log >&2; fi
+    exit 1
+  fi
+  sleep 0.2
+done
+
