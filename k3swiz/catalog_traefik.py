@@ -42,7 +42,7 @@ def _message(key: TraefikKey, version: K3sVersion, generation: str) -> tuple[str
     if replacement:
         text += f": use `{replacement}`"
     else:
-        text += f", which has no direct equivalent"
+        text += ", which has no direct equivalent"
     if key.note:
         text += f" ({key.note})"
     return text, replacement

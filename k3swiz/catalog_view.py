@@ -24,8 +24,8 @@ def print_versions(console: Console, catalog: Catalog, as_json: bool) -> None:
     if as_json:
         console.out(json.dumps(catalog_document(catalog), indent=2, sort_keys=True), highlight=False)
         return
-    console.print(f"Channels: stable = {catalog.channels['stable']}, latest = {catalog.channels['latest']}"
-                  " (testing is judged as latest)", highlight=False)
+    console.print(f"Channels: stable = {catalog.channels['stable']}, latest = {catalog.channels['latest']},"
+                  " testing = as latest", highlight=False)
     for table in (minors_table(catalog), notes_table(catalog), features_table(catalog),
                   alpine_table(catalog), ports_table(catalog)):
         console.print(table)
