@@ -144,3 +144,15 @@ def read_file_script(path: str) -> str:
         f"[ -e {quoted} ] || exit {ABSENT_RC}\n"
         f"exec cat -- {quoted}\n"
     )
+
+
+def script_with_stdin(script: str, data: bytes) -> str:
+    """The script, run in a subshell whose stdin is `data`.
+
+    The data cannot simply follow the script on the channel's stdin: dash and
+    busybox read their script ahead in blocks and would swallow (or execute) it.
+    So it travels as a base64 heredoc piped into the subshell.
+    """
+    body = script if script.endswith("\n") else script + "\n"
+    encoded = base64.encodebytes(data).decode()
+    return f"base64 -d <<'{DATA_END}' | (\n{encoded}{DATA_END}\n{body})\n"

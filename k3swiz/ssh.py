@@ -12,7 +12,6 @@ Errors are the one-line, fix-giving exceptions of k3swiz.ssh_errors.
 
 from __future__ import annotations
 
-import base64
 import itertools
 import time
 from collections.abc import Iterable, Sequence
@@ -21,7 +20,8 @@ from dataclasses import dataclass
 import paramiko
 
 from k3swiz.hostkeys import HostKeyPolicy
-from k3swiz.remote_script import ABSENT_RC, RemoteFile, check_files, read_file_script, write_files_script
+from k3swiz.remote_script import (ABSENT_RC, RemoteFile, check_files, read_file_script, script_with_stdin,
+                                  write_files_script)
 from k3swiz.secrets import Secret, mask_text
 from k3swiz.ssh_channel import run_channel
 from k3swiz.ssh_config import SshTarget, resolve_target
@@ -114,7 +114,7 @@ class Transport:
         """Run a POSIX sh script on the node (as root unless sudo=False); stdin_extra is its stdin."""
         text = script if script.endswith("\n") else script + "\n"
         if stdin_extra:
-            text = _with_stdin(text, stdin_extra)
+            text = script_with_stdin(text, stdin_extra)
         rc, out, err, elapsed = self._run_script([text.encode()], sudo=sudo, timeout=timeout)
         return self._result(rc, out, err, elapsed)
 
@@ -186,10 +186,3 @@ class Transport:
     def _mask(self, text: str) -> str:
         return mask_text(text, [self._sudo_password]) if self._sudo_password else text
 
-
-def _with_stdin(script: str, data: bytes) -> str:
-    """Give the script `data` as its stdin. It cannot simply follow the script on our stdin:
-    dash and busybox read their script ahead in blocks and would swallow it. So it travels as
-    a base64 heredoc piped into the script, run in a subshell."""
-    encoded = base64.encodebytes(data).decode()
-    return f"base64 -d <<'K3SWIZ_STDIN_END' | (\n{encoded}K3SWIZ_STDIN_END\n{script})\n"

@@ -97,6 +97,9 @@ def resolve_target(
         return replace(target, proxy_jump=jump_spec)
     if not jump_spec or jump_spec.lower() == "none":
         return target
+    if any(parse_jump_spec(hop)[1] in (address, host) for hop in jump_spec.split(",")):
+        raise SshConfigError(f"ProxyJump {jump_spec!r} for {address} points at {address} itself; exclude it "
+                             f"from the matching Host block (e.g. `Host * !{address}`)")
     hop_settings = dict(identity_file=identity_file, known_hosts=target.known_hosts,
                         ssh_config_path=ssh_config_path, connect_timeout=connect_timeout)
     return replace(target, proxy_jump=_resolve_chain(node_name, jump_spec, hop_settings, _depth))
@@ -123,10 +126,11 @@ def parse_jump_spec(spec: str) -> tuple[str | None, str, int | None]:
 def _resolve_chain(node_name: str, spec: str, settings: dict, depth: int) -> SshTarget:
     """ProxyJump a,b: a is contacted first, b through a, the node through b."""
     previous: SshTarget | str | None = None  # None: the first hop may use its own config's ProxyJump
+    label = node_name if node_name.startswith("jump host for ") else f"jump host for {node_name}"
     for hop in spec.split(","):
         hop_user, hop_host, hop_port = parse_jump_spec(hop)
         previous = resolve_target(
-            f"jump host for {node_name}", hop_host, user=hop_user, port=hop_port,
+            label, hop_host, user=hop_user, port=hop_port,
             proxy_jump=previous, _depth=depth + 1, **settings)
     assert isinstance(previous, SshTarget)
     return previous

@@ -174,7 +174,12 @@ def _auth_error(target: SshTarget, transport: paramiko.Transport, tried: list[st
 def _handshake_error(target: SshTarget, exc: BaseException) -> SshError:
     text = str(exc) or type(exc).__name__
     where = dict(where=target.endpoint)
-    if isinstance(exc, (TimeoutError, socket.timeout)) or "banner" in text.lower() or "timeout" in text.lower():
+    cause = _root_cause(exc)  # paramiko wraps the socket's EOFError or timeout in an SSHException
+    if isinstance(cause, (EOFError, ConnectionError)):
+        return Unreachable(target.node, "the server closed the connection during the SSH handshake",
+                           "sshd hung up: check its log on the node (MaxStartups, AllowUsers, fail2ban, "
+                           "is this port really sshd?)", **where)
+    if isinstance(cause, (TimeoutError, socket.timeout)) or "timeout" in text.lower() or "timed out" in text.lower():
         return ConnectTimeout(target.node, f"no SSH answer within {target.connect_timeout:g} s ({text})",
                               "sshd accepts connections but does not answer: is the node overloaded or frozen?",
                               **where)
@@ -184,6 +189,14 @@ def _handshake_error(target: SshTarget, exc: BaseException) -> SshError:
     return Unreachable(target.node, f"the SSH handshake failed ({text})",
                        "sshd closed the connection: check its log on the node (MaxStartups, "
                        "AllowUsers, fail2ban)", **where)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = {id(exc)}
+    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        exc = inner
+    return exc
 
 
 def _close_quietly(thing) -> None:
