@@ -253,3 +253,36 @@ def test_twenty_nodes_start_and_stop_quickly(tmp_path, record_property):
     record_property("stop_20_s", round(stop_seconds, 3))
     print(f"\n20 nodes: start {start_seconds:.3f} s, stop {stop_seconds:.3f} s")
     assert start_seconds < 10 and stop_seconds < 5
+
+
+def test_second_server_joins_and_critical_mismatch_fails(lab_factory):
+    lab, (n1, n2, n3) = lab_factory(3)
+    with prepare_k3s(lab, n1, server_config() + "cluster-cidr: 10.42.0.0/16\n") as c1:
+        assert run(c1, f"{AIRGAP} sh /root/install.sh")[0] == 0
+        assert run(c1, "k3s etcd-snapshot save && k3s etcd-snapshot ls | grep -c on-demand-n1")[1].endswith("1\n")
+    with prepare_k3s(lab, n2, join_config(n1) + "cluster-cidr: 10.42.0.0/16\n") as c2:
+        assert run(c2, f"{AIRGAP} INSTALL_K3S_EXEC=server sh /root/install.sh")[0] == 0
+        assert run(c2, "kubectl get nodes -o name")[1] == "node/n1\nnode/n2\n"
+    assert (n1.host_path("/var/lib/rancher/k3s/server/token").read_text()
+            == n2.host_path("/var/lib/rancher/k3s/server/token").read_text())
+    with prepare_k3s(lab, n3, join_config(n1) + "cluster-cidr: 10.99.0.0/16\n") as c3:
+        assert run(c3, f"{AIRGAP} INSTALL_K3S_EXEC=server sh /root/install.sh")[0] != 0
+    assert "critical configuration value mismatch" in n3.host_path(
+        "/var/log/k3s-standin/k3s.log").read_text()
+
+
+def test_version_override_and_non_root_calls(lab_factory):
+    lab, (n1,) = lab_factory(1)
+    prepare_k3s(lab, n1, server_config()).close()
+    n1.write_file_inside("/etc/k3s-standin.version", b"v1.30.2+k3s1\n")
+    with connect(lab, n1, "deploy") as client:
+        assert run(client, "k3s --version")[1].startswith("k3s version v1.30.2+k3s1 ")
+        status, _, err = run(client, "systemctl restart k3s")
+        assert status == 1 and "Access denied" in err
+        n1.exec("cp /root/install.sh /tmp/install.sh")
+        status, _, err = run(client, f"{AIRGAP} sh /tmp/install.sh")
+        assert status == 1 and "needs root" in err
+        assert run(client, f"sudo {AIRGAP} sh /tmp/install.sh")[0] == 0
+    deploy_uid = int(n1.exec("id -u deploy").stdout)
+    version_call = next(c for c in n1.calls() if c["argv"] == ["--version"])
+    assert version_call["uid"] == deploy_uid and version_call["env"]["USER"] == "deploy"

@@ -107,6 +107,8 @@ class Node:
         make_dirs(self.dir / "ctl", self.dir / "tmp")
         os.chmod(self.dir / "tmp", 0o1777)
         os.chmod(self.dir / "binds" / "root", 0o700)
+        # Stand-ins record calls of every login user, not only root's.
+        os.chmod(self.dir / "binds" / "var-log-k3s-standin", 0o1777)
         self._seed_init_system()
         conf = (f"name={self.name}\naddress={self.address}\ninit={self.init}\n"
                 f"install_seconds={self.install_seconds}\n")

@@ -42,6 +42,9 @@ def main(args: list[str]) -> int:
 def install(args: list[str], env) -> int:
     if os.path.exists(FAIL_MARKER):
         raise Fatal((lib.read_text(FAIL_MARKER) or "").strip() or "install failure injected by the test")
+    if os.getuid() != 0:
+        raise Fatal("the install script stand-in needs root: run it with sudo "
+                    "(the real script would call sudo for each step)")
     init = _verify_system()
     setup = _setup(args, env, init)
     pre_hashes = _hashes(setup)

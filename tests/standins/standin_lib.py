@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import json
 import os
+import sys
 import time
 
 LOG_DIR = "/var/log/k3s-standin"
@@ -25,9 +26,19 @@ def record_call(prog: str, argv: list[str]) -> None:
     os.makedirs(LOG_DIR, exist_ok=True)
     record = {"prog": prog, "argv": list(argv), "env": dict(os.environ),
               "uid": os.getuid(), "cwd": os.getcwd(), "time": time.time()}
-    with open(CALLS, "a") as calls:
+    fd = os.open(CALLS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    with os.fdopen(fd, "a") as calls:
+        if os.fstat(fd).st_uid == os.getuid():
+            os.fchmod(fd, 0o666)  # not secret: any login user's calls are recorded too
         fcntl.flock(calls, fcntl.LOCK_EX)
         calls.write(json.dumps(record) + "\n")
+
+
+def require_root(prog: str, what: str) -> None:
+    """State changes need root, as with the real tools: exit 1 with their message."""
+    if os.getuid() != 0:
+        print(f"{prog}: {what}: Access denied (run it as root or with sudo)", file=sys.stderr)
+        sys.exit(1)
 
 
 def log(message: str) -> None:
