@@ -31,6 +31,7 @@ class Lab:
         self.users: dict[str, str | None] = dict(LAB_USERS)
         self.nodes: list[Node] = []
         self._lock_fd: int | None = None
+        self._claims_subnet = subnet is None
         self.subnet = subnet or self._claim_subnet()
         make_dirs(self.base_dir)
         self.shared_dir = self.base_dir / "shared"
@@ -64,6 +65,8 @@ class Lab:
             raise ValueError(f"need {count} names, unique in the lab; got {names}")
         if len(self.nodes) + count > 254 - FIRST_HOST:
             raise ValueError(f"a lab holds at most {254 - FIRST_HOST} nodes")
+        if self._claims_subnet and self._lock_fd is None:  # started again after stop()
+            self._claim_subnet(only=int(self.subnet.split(".")[2]))
         self._ensure_template()
         new = []
         for name in names:
@@ -128,10 +131,10 @@ class Lab:
                  for n in self.nodes if n.running and n.name in self._known_keys]
         write_atomic(self.known_hosts, "".join(lines).encode(), 0o644)
 
-    def _claim_subnet(self) -> str:
-        """First free 127.77.<k>. range, held by an flock until stop()."""
+    def _claim_subnet(self, only: int | None = None) -> str:
+        """First free 127.77.<k>. range (or exactly k=only), held by an flock until stop()."""
         make_dirs(LOCK_DIR, mode=0o1777)
-        for k in range(1, 251):
+        for k in [only] if only else range(1, 251):
             fd = os.open(LOCK_DIR / f"{k}.lock", os.O_RDWR | os.O_CREAT, 0o666)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -140,4 +143,5 @@ class Lab:
                 continue
             self._lock_fd = fd
             return f"127.77.{k}."
-        raise RuntimeError(f"all 250 lab subnets are in use (locks in {LOCK_DIR})")
+        raise RuntimeError(f"no free lab subnet ({'127.77.%d.' % only if only else 'all 250'} "
+                           f"in use; locks in {LOCK_DIR})")

@@ -172,6 +172,8 @@ users:
 
 # ---- joining servers and agents ---------------------------------------------------
 def _join(role: str, conf: dict, token: str | None, name: str) -> str:
+    if not conf.get("server"):
+        raise StartFailed("--server is required: an agent joins an existing server")
     url = str(conf.get("server"))
     if not url.startswith("https://"):
         raise StartFailed(f"only https:// URLs are supported, got {url!r}")
