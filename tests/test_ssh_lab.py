@@ -1,0 +1,305 @@
+"""The SSH transport against real OpenSSH servers (the lab in tests/lab)."""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from k3swiz.hostkeys import HostKeyPolicy
+from k3swiz.remote_script import RemoteFile
+from k3swiz.secrets import Secret
+from k3swiz.ssh import (AuthFailed, CommandTimeout, ConnectionLost, ConnectTimeout, HostKeyChanged,
+                        HostKeyUnknown, SshTarget, SudoFailed, Transport, Unreachable)
+from tests.lab import reset_node
+
+pytestmark = pytest.mark.lab
+
+SUDO_PASSWORD = "lab-sudo-pw"
+
+
+def target_for(lab, node, user="root", **overrides) -> SshTarget:
+    settings = dict(node=node.name, host=node.address, port=node.port, user=user,
+                    identity_files=(lab.client_key,), known_hosts=lab.known_hosts, connect_timeout=5.0)
+    settings.update(overrides)
+    return SshTarget(**settings)
+
+
+def transport_for(lab, node, user="root", password=None, policy=None, **overrides) -> Transport:
+    return Transport(target_for(lab, node, user, **overrides), host_keys=policy or HostKeyPolicy(),
+                     sudo_password=Secret(password) if password else None, agent=False)
+
+
+def poll(condition, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def ssh_keygen_fingerprint(public_key: str, tmp_path: Path) -> str:
+    """`ssh-keygen -lf` of a public key line, without the comment: "256 SHA256:... (ED25519)"."""
+    path = tmp_path / "host_key.pub"
+    path.write_text(public_key + "\n")
+    bits, digest, *_, kind = subprocess.check_output(["ssh-keygen", "-lf", str(path)], text=True).split()
+    return f"{bits} {digest} {kind}"
+
+
+# ---------------------------------------------------------------------------------------------
+# users, sudo, files
+
+
+@pytest.mark.parametrize("user", ["root", "deploy", "sudoer"])
+def test_every_login_runs_scripts_as_root(lab5, user):
+    node = lab5.node("n1")
+    password = lab5.users[user]
+    with transport_for(lab5, node, user, password) as ssh:
+        result = ssh.run("id -u; echo to-stderr >&2; exit 3")
+        plain = ssh.run("id -un", sudo=False)
+    assert (result.rc, result.stdout, result.stderr) == (3, "0\n", "to-stderr\n")
+    assert plain.stdout == f"{user}\n"
+    assert ssh.stats.connections == 1 and ssh.stats.commands >= 2
+
+
+def test_wrong_sudo_password_is_refused(lab5):
+    with transport_for(lab5, lab5.node("n1"), "sudoer", "not-the-password") as ssh:
+        with pytest.raises(SudoFailed) as caught:
+            ssh.run("true")
+    assert "sudo refused the password for sudoer on n1" in str(caught.value)
+    assert "not-the-password" not in str(caught.value)
+
+
+def test_sudo_needing_a_password_without_one(lab5):
+    with transport_for(lab5, lab5.node("n1"), "sudoer") as ssh:
+        with pytest.raises(SudoFailed, match="needs a password for sudoer .*--sudo-password-env"):
+            ssh.run("true")
+
+
+@pytest.mark.parametrize("user", ["root", "deploy", "sudoer"])
+def test_write_files_lands_with_modes_and_read_file_reads_back(lab5, user):
+    node = lab5.node("n2")
+    reset_node(node)
+    config = b"token-file: /etc/rancher/k3s/cluster-token\nnode-label: ['a=$(b)', \"`c`\"]\n"
+    token = b"K10-secret-token::server:abc\n"
+    files = [RemoteFile("/etc/rancher/k3s/config.yaml", config, 0o600),
+             RemoteFile("/etc/rancher/k3s/cluster-token", token, 0o600),
+             RemoteFile("/var/lib/rancher/k3s/server/manifests/traefik-config.yaml", b"kind: X\n", 0o644)]
+    with transport_for(lab5, node, user, lab5.users[user]) as ssh:
+        result = ssh.write_files(files)
+        assert result.rc == 0, result.stderr
+        assert ssh.read_file("/etc/rancher/k3s/cluster-token") == token
+        assert ssh.read_file("/etc/rancher/k3s/absent.yaml") is None
+    for item in files:
+        on_node = node.host_path(item.path)
+        assert on_node.read_bytes() == item.content
+        assert on_node.stat().st_mode & 0o7777 == item.mode and on_node.stat().st_uid == 0
+    assert node.host_path("/var/lib/rancher/k3s/server").stat().st_mode & 0o777 == 0o755
+    assert ssh.stats.files_written == 3
+    assert not [p for p in node.host_path("/etc/rancher/k3s").iterdir() if ".k3swiz-" in p.name]
+
+
+def test_failed_write_names_the_path_and_keeps_the_old_files(lab5):
+    node = lab5.node("n2")
+    reset_node(node)
+    with transport_for(lab5, node) as ssh:
+        assert ssh.write_files([RemoteFile("/etc/rancher/k3s/config.yaml", b"old\n", 0o600)]).rc == 0
+        result = ssh.write_files([RemoteFile("/etc/rancher/k3s/config.yaml", b"new\n", 0o600),
+                                  RemoteFile("/etc/rancher/k3s/config.yaml/inside", b"x", 0o600)])
+    assert result.rc == 1
+    assert "cannot write /etc/rancher/k3s/config.yaml/inside" in result.stderr
+    assert node.host_path("/etc/rancher/k3s/config.yaml").read_bytes() == b"old\n"
+
+
+def test_a_70_mb_binary(lab5, tmp_path):
+    node = lab5.node("n3")
+    reset_node(node)
+    binary = tmp_path / "k3s"
+    binary.write_bytes(os.urandom(1 << 20) * 70)
+    with transport_for(lab5, node, "deploy") as ssh:
+        started = time.monotonic()
+        result = ssh.write_files([RemoteFile("/usr/local/bin/k3s", binary, 0o755)])
+        elapsed = time.monotonic() - started
+        assert result.rc == 0, result.stderr
+        assert ssh.read_file("/usr/local/bin/k3s") == binary.read_bytes()
+    print(f"\n70 MiB upload: {elapsed:.2f} s ({70 / elapsed:.0f} MiB/s); {ssh.stats}")
+    assert node.host_path("/usr/local/bin/k3s").stat().st_mode & 0o777 == 0o755
+
+
+def test_stdin_extra_reaches_the_script(lab5):
+    data = bytes(range(256)) * 100
+    with transport_for(lab5, lab5.node("n1"), "deploy") as ssh:
+        result = ssh.run("od -An -v -tx1 | tr -d ' \\n' | head -c 64", stdin_extra=data)
+    assert result.stdout == data[:32].hex()
+
+
+# ---------------------------------------------------------------------------------------------
+# what a secret may never reach: the remote argv and environment
+
+
+def test_remote_argv_and_environment_never_hold_the_password(lab5):
+    node = lab5.node("n4")
+    with transport_for(lab5, node, "sudoer", SUDO_PASSWORD) as ssh:
+        worker = threading.Thread(target=ssh.run, args=("sleep 1.5 # k3swiz-argv-probe",))
+        worker.start()
+        processes = poll(lambda: _process_list_with(node, "sleep 1.5"), what="the remote sleep to show in ps")
+        environments = node.exec("cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'").stdout
+        worker.join(timeout=10)
+    ours = [line for line in processes.splitlines() if line.endswith("sh -s")]
+    print("\nremote processes of the run:", ours)
+    assert ours, processes
+    assert all(line in ("sh -s", "sudo -k -S -p  sh -s") or re.fullmatch(r"\S*sh -c sudo -k -S -p '' sh -s", line)
+               for line in ours), ours
+    assert SUDO_PASSWORD not in processes and "k3swiz-argv-probe" not in processes
+    assert SUDO_PASSWORD not in environments
+
+
+def _process_list_with(node, needle: str) -> str | None:
+    listing = node.exec("ps -eo args").stdout
+    return listing if needle in listing else None
+
+
+# ---------------------------------------------------------------------------------------------
+# ProxyJump and host keys
+
+
+def test_proxy_jump_through_n1_to_n2(lab_factory, tmp_path):
+    lab, (n1, n2) = lab_factory(2)
+    # A name only n1 can resolve: reaching it proves the tunnel goes through n1.
+    assert node_exec_ok(n1, f"echo '{n2.address} n2-behind-n1' >> /etc/hosts")
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(lab.known_hosts.read_text() + f"n2-behind-n1 {n2.host_public_key}\n")
+    jump = target_for(lab, n1, "deploy", known_hosts=known_hosts)
+    behind = target_for(lab, n2, host="n2-behind-n1", proxy_jump=jump, known_hosts=known_hosts)
+    with Transport(behind, host_keys=HostKeyPolicy(), agent=False) as ssh:
+        assert ssh.run("hostname").stdout.strip() == "n2"
+    with pytest.raises(Unreachable, match="cannot resolve"):
+        Transport(target_for(lab, n2, host="n2-behind-n1", known_hosts=known_hosts),
+                  host_keys=HostKeyPolicy(), agent=False).connect()
+
+
+def node_exec_ok(node, command: str) -> bool:
+    result = node.exec(command)
+    assert result.returncode == 0, result.stderr
+    return True
+
+
+def test_unknown_host_is_refused_then_accept_new_records_it(lab5, tmp_path):
+    node = lab5.node("n1")
+    empty = tmp_path / "ssh" / "known_hosts"
+    with pytest.raises(HostKeyUnknown) as caught:
+        transport_for(lab5, node, known_hosts=empty).connect()
+    text = str(caught.value)
+    assert ssh_keygen_fingerprint(node.host_public_key, tmp_path) in text
+    assert f"ssh-keyscan -p 22 {node.address} >> {empty}" in text
+    with transport_for(lab5, node, known_hosts=empty, policy=HostKeyPolicy(accept_new=True)) as ssh:
+        assert ssh.run("true").rc == 0
+    assert empty.read_text() == f"{node.address} {node.host_public_key}\n"
+    assert empty.stat().st_mode & 0o777 == 0o600
+    with transport_for(lab5, node, known_hosts=empty) as ssh:  # strict now trusts it
+        assert ssh.run("true").rc == 0
+
+
+def test_changed_host_key_is_refused_with_both_fingerprints(lab_factory, tmp_path):
+    lab, (node,) = lab_factory(1)
+    old = ssh_keygen_fingerprint(node.host_public_key, tmp_path)
+    node.restart()  # new host key; the lab's known_hosts still has the old one
+    new = ssh_keygen_fingerprint(node.host_public_key, tmp_path)
+    for policy in (HostKeyPolicy(), HostKeyPolicy(accept_new=True)):
+        with pytest.raises(HostKeyChanged) as caught:
+            transport_for(lab, node, policy=policy).connect()
+        assert old in str(caught.value) and new in str(caught.value)
+        assert f"ssh-keygen -R '{node.address}' -f {lab.known_hosts}" in str(caught.value)
+
+
+def test_wrong_key_is_an_auth_failure_naming_user_and_key(lab5, tmp_path):
+    stranger = tmp_path / "stranger"
+    paramiko.ECDSAKey.generate().write_private_key_file(str(stranger))
+    with pytest.raises(AuthFailed) as caught:
+        transport_for(lab5, lab5.node("n1"), "deploy", identity_files=(stranger,)).connect()
+    text = str(caught.value)
+    assert "refused every key for user deploy" in text and str(stranger) in text and "SHA256:" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# broken nodes and slow commands
+
+
+def test_killed_node_loses_the_command_then_is_unreachable(lab_factory):
+    lab, (node,) = lab_factory(1)
+    ssh = transport_for(lab, node)
+    ssh.connect()
+    outcome = {}
+
+    def long_command():
+        try:
+            outcome["result"] = ssh.run("touch /root/started; sleep 30")
+        except Exception as exc:  # noqa: BLE001 - inspected below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=long_command)
+    worker.start()
+    poll(lambda: node.host_path("/root/started").exists(), what="the command to start")
+    node.kill()
+    worker.join(timeout=10)
+    assert isinstance(outcome.get("error"), ConnectionLost), outcome
+    with pytest.raises((ConnectionLost, Unreachable)):
+        ssh.run("true")
+    with pytest.raises(Unreachable, match="connection refused"):
+        transport_for(lab, node).connect()
+
+
+def test_frozen_node_times_out_within_connect_timeout(lab_factory):
+    lab, (node,) = lab_factory(1)
+    node.freeze()
+    try:
+        started = time.monotonic()
+        with pytest.raises(ConnectTimeout, match=f"{node.name} \\({node.address}:22\\)"):
+            transport_for(lab, node, connect_timeout=2.0).connect()
+        elapsed = time.monotonic() - started
+    finally:
+        node.thaw()
+    assert 1.9 <= elapsed < 2.5
+
+
+def test_command_timeout_and_death_by_signal(lab5):
+    with transport_for(lab5, lab5.node("n5")) as ssh:
+        started = time.monotonic()
+        with pytest.raises(CommandTimeout, match="did not finish within 0.5 s"):
+            ssh.run("sleep 5", timeout=0.5)
+        assert time.monotonic() - started < 1.5
+        with pytest.raises(ConnectionLost, match="without an exit status"):
+            ssh.run("kill -9 $$")
+        assert ssh.run("echo still usable").stdout == "still usable\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# the figure TCP_NODELAY is there for
+
+
+def test_tcp_nodelay_cuts_connect_and_round_trip(lab5):
+    node = lab5.node("n5")
+    figures = {}
+    for nodelay in (True, False):
+        connects, runs = [], []
+        for _ in range(5):
+            ssh = Transport(target_for(lab5, node), host_keys=HostKeyPolicy(), agent=False, tcp_nodelay=nodelay)
+            started = time.monotonic()
+            ssh.connect()
+            connects.append(time.monotonic() - started)
+            for _ in range(3):
+                runs.append(ssh.run("true", sudo=False).elapsed)
+            ssh.close()
+        figures[nodelay] = (statistics.median(connects) * 1000, statistics.median(runs) * 1000)
+    print(f"\nconnect+auth / run `true`, median ms: TCP_NODELAY {figures[True][0]:.1f} / {figures[True][1]:.1f}"
+          f"; without {figures[False][0]:.1f} / {figures[False][1]:.1f}")
+    assert figures[True][1] < figures[False][1]
