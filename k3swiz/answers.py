@@ -107,8 +107,8 @@ class Install:
 
 @dataclass
 class SshSettings:
-    user: str = _f("root")
-    port: int = _f(22)
+    user: str | None = _f(doc="login user (default: ~/.ssh/config, else root; sudo is used when not root)")
+    port: int | None = _f(doc="SSH port (default: ~/.ssh/config, else 22)")
     identity_file: str | None = _f(doc="private key; else ~/.ssh/config and the agent")
     known_hosts: str = _f("~/.ssh/known_hosts")
     proxy_jump: str | None = _f(doc="[user@]host[:port] to jump through")

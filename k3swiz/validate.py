@@ -34,7 +34,7 @@ MANAGED_KEYS = {
 KEY_FEATURES = {
     "secrets-encryption-provider": "secrets-encryption-provider", "write-kubeconfig-group": "write-kubeconfig-group",
     "write-kubeconfig-name": "write-kubeconfig-name", "embedded-registry": "embedded-registry",
-    "helm-controller-arg": "helm-controller-arg", "docker": "docker-cri-dockerd",
+    "helm-controller-arg": "helm-controller-arg",
 }
 CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$|^@(yearly|annually|monthly|weekly|daily|hourly)$")
 CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))

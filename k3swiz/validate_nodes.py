@@ -23,7 +23,7 @@ def check_nodes(answers: Answers, report: Report) -> None:
         report.add("nodes", "no nodes", "add at least one node: {name: cp1, address: 192.168.1.10, role: server}")
         return
     names = Counter(n.name for n in answers.nodes)
-    endpoints = Counter((n.address, (n.ssh.port if n.ssh and n.ssh.port else answers.ssh.port)) for n in answers.nodes)
+    endpoints = Counter((n.address, _ssh_port(answers, n)) for n in answers.nodes)
     for i, node in enumerate(answers.nodes):
         path = f"nodes[{i}]"
         if not RFC1123_NAME.match(node.name) or len(node.name) > 63:
@@ -37,7 +37,7 @@ def check_nodes(answers: Answers, report: Report) -> None:
             report.add(f"{path}.address", "missing", "the IP or DNS name k3swiz connects to")
         else:
             check_address(node.address, f"{path}.address", report)
-            port = node.ssh.port if node.ssh and node.ssh.port else answers.ssh.port
+            port = _ssh_port(answers, node)
             if endpoints[(node.address, port)] > 1:
                 report.add(f"{path}.address", f"{node.address}:{port} is given for more than one node",
                            "each node needs its own address (or SSH port)")
@@ -79,6 +79,10 @@ def check_roles(answers: Answers, report: Report) -> None:
     if cluster.datastore == "etcd" and cluster.mode == "init" and servers and len(servers) % 2 == 0:
         report.warn("nodes", f"{len(servers)} etcd servers: an even number tolerates no more failures "
                     f"than {len(servers) - 1} and risks split-brain", "use an odd number of servers (3, 5)")
+
+
+def _ssh_port(answers: Answers, node) -> int:
+    return (node.ssh.port if node.ssh and node.ssh.port else None) or answers.ssh.port or 22
 
 
 def _check_port(port: int | None, path: str, report: Report) -> None:

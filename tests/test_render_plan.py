@@ -80,7 +80,8 @@ def test_rerun_with_matching_facts_plans_nothing():
     facts = {}
     for np in first.node_plans():
         hashes = {f.path: f.sha256 for s in np.steps if isinstance(s, WriteFiles) for f in s.files}
-        facts[np.node.name] = NodeFacts(k3s_version="v1.33.6+k3s1", file_hashes=hashes, service_active=True)
+        facts[np.node.name] = NodeFacts(k3s_version="v1.33.6+k3s1", service_unit=True, file_hashes=hashes,
+                                          service_active=True)
     again = build_plan(answers, token=token, facts=facts)
     assert again.changes == 0
     assert all(s.kind == "kubeconfig" for np in again.node_plans() for s in np.steps)
@@ -88,7 +89,7 @@ def test_rerun_with_matching_facts_plans_nothing():
 
 def test_changed_config_restarts_without_reinstall():
     answers = load_answers(ROOT / "assets/examples/single-server.yaml").answers
-    facts = {"cp1": NodeFacts(k3s_version="v1.33.6+k3s1", file_hashes={}, service_active=True)}
+    facts = {"cp1": NodeFacts(k3s_version="v1.33.6+k3s1", service_unit=True, file_hashes={}, service_active=True)}
     kinds = [s.kind for s in build_plan(answers, token=Secret("t"), facts=facts).node_plans()[0].steps]
     assert kinds == ["write", "restart", "wait", "kubeconfig"]
 

@@ -1,0 +1,73 @@
+"""The kubeconfig fetched from the first server: rewritten, renamed, saved, optionally merged."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from ipaddress import ip_address
+from pathlib import Path
+
+import yaml
+
+from .answers import Answers
+
+SUPERVISOR_PORT = 6443
+
+
+def reachable_server(answers: Answers) -> str:
+    """The first tls-san, else the first server's address (k3s writes 127.0.0.1)."""
+    host = answers.cluster.tls_san[0] if answers.cluster.tls_san else (
+        answers.init_server or answers.servers[0]).address
+    try:
+        if ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:
+        pass
+    return f"https://{host}:{SUPERVISOR_PORT}"
+
+
+def rewrite(raw: bytes, answers: Answers) -> dict:
+    """k3s's kubeconfig with `server:` reachable and `default` renamed to the cluster name."""
+    config = yaml.safe_load(raw)
+    name = answers.cluster.name
+    for entry in config.get("clusters", []):
+        entry["name"] = name
+        entry["cluster"]["server"] = reachable_server(answers)
+    for entry in config.get("users", []):
+        entry["name"] = name
+    for entry in config.get("contexts", []):
+        entry["name"] = name
+        entry["context"]["cluster"] = name
+        entry["context"]["user"] = name
+    config["current-context"] = name
+    return config
+
+
+def write_private(path: Path, config: dict) -> None:
+    """0600 from creation (it holds client keys), atomic."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        yaml.safe_dump(config, out, sort_keys=False)
+    os.replace(tmp, path)
+
+
+def merge_into(target: Path, config: dict, *, use_context: bool) -> Path | None:
+    """Merge into target (e.g. ~/.kube/config) after a backup; returns the backup's path."""
+    backup = None
+    existing: dict = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
+    if target.exists():
+        backup = target.with_name(f"{target.name}.k3swiz-backup-{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.copy2(target, backup)
+        os.chmod(backup, 0o600)
+        existing = yaml.safe_load(target.read_text()) or existing
+    for section in ("clusters", "users", "contexts"):
+        names = {e["name"] for e in config.get(section, [])}
+        kept = [e for e in existing.get(section) or [] if e.get("name") not in names]
+        existing[section] = kept + config.get(section, [])
+    if use_context or not existing.get("current-context"):
+        existing["current-context"] = config["current-context"]
+    write_private(target, existing)
+    return backup

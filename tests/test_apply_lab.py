@@ -1,0 +1,121 @@
+"""Multi-node apply over real SSH (lab nodes + stand-ins): order, files, secrets, rerun."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+import yaml
+
+from k3swiz.journal import read_events
+from tests.apply_util import apply_file, lab_answers
+
+pytestmark = pytest.mark.lab
+
+
+def install_time(node) -> float:
+    calls = [c for c in node.calls() if c["prog"] == "install.sh"]
+    assert calls, f"install.sh never ran on {node.name}"
+    return calls[0]["time"]
+
+
+@pytest.fixture
+def ha(lab_factory, tmp_path):
+    lab, nodes = lab_factory(5)
+    path = lab_answers(lab, nodes, tmp_path, servers=3, name="ha")
+    return lab, nodes, path
+
+
+def test_ha_3_servers_2_agents(ha, tmp_path):
+    lab, nodes, path = ha
+    events: list = []
+    result = apply_file(path, tmp_path, events=events)
+    assert result.ok, [(o.node, o.phase, o.message) for o in result.outcomes.values()]
+    n1, n2, n3, a1, a2 = nodes
+    # order: first server, then each server alone, then the agents
+    assert install_time(n1) < install_time(n2) < install_time(n3) < min(install_time(a1), install_time(a2))
+    # files and modes
+    for node in nodes:
+        config = node.host_path("/etc/rancher/k3s/config.yaml")
+        token_file = node.host_path("/etc/rancher/k3s/cluster-token")
+        assert stat.S_IMODE(config.stat().st_mode) == 0o600
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        assert stat.S_IMODE(node.host_path("/usr/local/bin/k3s").stat().st_mode) == 0o755
+        data = yaml.safe_load(config.read_text())
+        assert data["token-file"] == "/etc/rancher/k3s/cluster-token"
+        if node is n1:
+            assert data["cluster-init"] is True
+        else:
+            assert data["server"] == f"https://{n1.address}:6443"
+    assert n1.host_path("/var/lib/rancher/k3s/server/manifests/traefik-config.yaml").exists()
+    assert not a1.host_path("/var/lib/rancher/k3s/server/manifests/traefik-config.yaml").exists()
+    # install used the airgap rules, agents as agents
+    env = [c for c in a1.calls() if c["prog"] == "install.sh"][0]["env"]
+    assert env["INSTALL_K3S_SKIP_DOWNLOAD"] == "true" and env["INSTALL_K3S_EXEC"] == "agent"
+    # kubeconfig fetched and rewritten
+    kube = yaml.safe_load(result.kubeconfig.read_text())
+    assert kube["clusters"][0]["cluster"]["server"] == f"https://{n1.address}:6443"
+    assert kube["current-context"] == "ha" and kube["users"][0]["name"] == "ha"
+    assert stat.S_IMODE(result.kubeconfig.stat().st_mode) == 0o600
+    # the token never appears in argv or environment of anything run on the nodes, nor in the journal
+    token = (tmp_path / "ha.token").read_text().strip()
+    assert stat.S_IMODE((tmp_path / "ha.token").stat().st_mode) == 0o600
+    for node in nodes:
+        for call in node.calls():
+            assert token not in json.dumps(call["argv"]) and token not in json.dumps(call["env"])
+    journal_text = "".join(p.read_text() for p in result.journal.rglob("*") if p.is_file())
+    assert token not in journal_text and "install k3s" in journal_text
+    assert {e["node"] for e in read_events(result.journal)} >= {n.name for n in nodes}
+    # one connection per node; facts in one command
+    assert all(o.stats["connections"] == 1 for o in result.outcomes.values())
+
+
+def test_rerun_changes_nothing(ha, tmp_path):
+    lab, nodes, path = ha
+    assert apply_file(path, tmp_path).ok
+    watched = ["/etc/rancher/k3s/config.yaml", "/etc/rancher/k3s/cluster-token", "/usr/local/bin/k3s"]
+    before = {(n.name, p): n.host_path(p).stat().st_mtime_ns for n in nodes for p in watched}
+    calls_before = {n.name: len(n.calls()) for n in nodes}
+    again = apply_file(path, tmp_path)
+    assert again.ok and again.changes == 0
+    after = {(n.name, p): n.host_path(p).stat().st_mtime_ns for n in nodes for p in watched}
+    assert before == after
+    for node in nodes:  # no install, no restart: only read-only `k3s --version` / status probes
+        new = node.calls()[calls_before[node.name]:]
+        assert all(c["prog"] in ("k3s", "systemctl") and c["argv"][:1] in (["--version"], ["is-active"], ["kubectl"])
+                   for c in new), new
+    assert all(o.stats["commands"] <= 2 for o in again.outcomes.values())
+
+
+def test_changed_config_restarts_only_that_node(ha, tmp_path):
+    lab, nodes, path = ha
+    assert apply_file(path, tmp_path).ok
+    doc = yaml.safe_load(path.read_text())
+    doc["nodes"][4]["labels"] = ["disk=ssd"]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    again = apply_file(path, tmp_path)
+    assert again.ok
+    changed = {name for name, o in again.outcomes.items() if o.changes}
+    assert changed == {nodes[4].name}
+    restarts = [c for c in nodes[4].calls() if c["prog"] == "systemctl" and c["argv"][:1] == ["restart"]]
+    assert restarts
+
+
+def test_join_existing_cluster(lab_factory, tmp_path):
+    lab, nodes = lab_factory(3)
+    first = lab_answers(lab, nodes[:1], tmp_path, servers=1, name="base")
+    assert apply_file(first, tmp_path).ok
+    token = nodes[0].host_path("/var/lib/rancher/k3s/server/token").read_text().strip()
+    (tmp_path / "join.token").write_text(token + "\n")
+    (tmp_path / "join.token").chmod(0o600)
+    join = lab_answers(lab, nodes[1:], tmp_path, servers=0, name="join",
+                       extra_cluster={"mode": "join", "join-url": f"https://{nodes[0].address}:6443",
+                                      "token": {"file": str(tmp_path / "join.token")}, "tls-san": []})
+    result = apply_file(join, tmp_path)
+    assert result.ok, [(o.node, o.message) for o in result.outcomes.values()]
+    for node in nodes[1:]:
+        config = yaml.safe_load(node.host_path("/etc/rancher/k3s/config.yaml").read_text())
+        assert config["server"] == f"https://{nodes[0].address}:6443"
+    registered = sorted(p.name for p in (lab.shared_dir / "nodes").iterdir())
+    assert registered == sorted(n.name for n in nodes)
