@@ -67,6 +67,8 @@ def check_files(files: Sequence[RemoteFile]) -> None:
             raise ValueError(f"remote path {path} is listed twice in one write")
         if not 0 <= item.mode <= 0o7777:
             raise ValueError(f"mode {item.mode:o} for {path} is not a file mode (0 to 7777 octal)")
+        if isinstance(item.content, Path) and not item.content.is_file():
+            raise ValueError(f"local file {item.content} (to become {path}) does not exist or is not a file")
         if item.owner is not None and not _OWNER.fullmatch(item.owner):
             raise ValueError(f"owner {item.owner!r} for {path} is not 'user' or 'user:group'")
         seen.add(path)
@@ -89,15 +91,17 @@ def write_files_script(files: Sequence[RemoteFile], *, token: str | None = None)
     commits = [f"mv -f -- {quote(temp)} {quote(item.path)} || "
                f"k3swiz_fail {quote(item.path)} 'cannot move the new file into place'\n"
                for item, temp in zip(files, temps)]
-    yield ("".join(commits) + "trap - HUP INT TERM\n").encode()
+    yield "".join(commits).encode()
 
 
 def _header(temps: list[str]) -> str:
     removal = " ".join(quote(temp) for temp in temps) or "/nonexistent/k3swiz"
     return (
         "umask 077\n"
+        # However the shell ends (failure, signal, or its input cut short by a dropped
+        # connection), no temp stays behind; after the commit they no longer exist.
+        f"trap {quote('rm -f -- ' + removal)} EXIT\n"
         "k3swiz_fail() {\n"
-        f"    rm -f -- {removal}\n"
         "    printf 'k3swiz: cannot write %s: %s\\n' \"$1\" \"$2\" >&2\n"
         "    exit 1\n"
         "}\n"

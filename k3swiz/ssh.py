@@ -88,13 +88,13 @@ class Transport:
         if self._ssh is not None and self._ssh.is_active():
             return
         self.close()
-        via = None
-        if self.target.proxy_jump is not None:
-            self._jump = Transport(self.target.proxy_jump, host_keys=self.host_keys,
-                                   agent=self._agent, tcp_nodelay=self._tcp_nodelay)
-            self._jump.connect()
-            via = self._jump._ssh
         try:
+            via = None
+            if self.target.proxy_jump is not None:  # the hop's own errors name it "jump host for ..."
+                self._jump = Transport(self.target.proxy_jump, host_keys=self.host_keys,
+                                       agent=self._agent, tcp_nodelay=self._tcp_nodelay)
+                self._jump.connect()
+                via = self._jump._ssh
             self._ssh = open_connection(self.target, self.host_keys, agent=self._agent,
                                         tcp_nodelay=self._tcp_nodelay, via=via)
         except BaseException:

@@ -34,8 +34,9 @@ class ChannelOutcome:
 
 
 class _StdinFeeder(threading.Thread):
-    """Sends the stdin pieces, then EOF. A local error closes the channel so the remote shell
-    never sees a clean end of its script (and so never commits half a transfer)."""
+    """Sends the stdin pieces, then EOF. If producing a piece fails locally, EOF is sent at once:
+    pieces are whole script lines and a write script commits only in its last piece, so the
+    remote shell just ends (removing its temps) and the error is re-raised by the caller."""
 
     def __init__(self, channel: paramiko.Channel, pieces: Iterable[bytes]) -> None:
         super().__init__(name="k3swiz-ssh-stdin", daemon=True)
@@ -51,7 +52,7 @@ class _StdinFeeder(threading.Thread):
             self._send(None)
         except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
             self.local_error = exc
-            self.channel.close()
+            self._send(None)
 
     def _send(self, piece: bytes | None) -> bool:
         """Send a piece (None: EOF). False when the remote end went away; the reader sees why."""
@@ -98,13 +99,14 @@ def run_channel(ssh: paramiko.Transport, command: str, stdin: Iterable[bytes], t
 
 def _collect(channel: paramiko.Channel, stdout: bytearray, stderr: bytearray, deadline: float) -> bool:
     """Read both streams until EOF/close, then wait for the exit status. False on timeout."""
-    wakeup = channel.fileno()  # readable whenever stdout or stderr has data, or at EOF/close
+    wakeup = select.poll()  # poll, not select: no FD_SETSIZE limit with many nodes at once
+    wakeup.register(channel.fileno(), select.POLLIN)  # readable on stdout/stderr data, EOF, close
     while not (channel.eof_received or channel.closed):
         _drain(channel, stdout, stderr)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return False
-        select.select([wakeup], [], [], min(remaining, 1.0))
+        wakeup.poll(min(remaining, 1.0) * 1000)
     _drain(channel, stdout, stderr)
     finished = channel.status_event.wait(max(deadline - time.monotonic(), 0))
     _drain(channel, stdout, stderr)

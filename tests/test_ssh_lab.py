@@ -120,6 +120,28 @@ def test_failed_write_names_the_path_and_keeps_the_old_files(lab5):
     assert node.host_path("/etc/rancher/k3s/config.yaml").read_bytes() == b"old\n"
 
 
+class UnreadableHalfWay(RemoteFile):
+    """A local file whose reading fails after the first chunk (a disk error, a vanished file)."""
+
+    def chunks(self):
+        yield self.content[:1000]
+        raise OSError("disk read error (simulated)")
+
+
+def test_local_read_error_mid_transfer_changes_nothing_remote(lab5):
+    node = lab5.node("n2")
+    reset_node(node)
+    with transport_for(lab5, node) as ssh:
+        assert ssh.write_files([RemoteFile("/etc/rancher/k3s/config.yaml", b"old\n", 0o600)]).rc == 0
+        with pytest.raises(OSError, match="simulated"):
+            ssh.write_files([RemoteFile("/etc/rancher/k3s/registries.yaml", b"new\n", 0o600),
+                             UnreadableHalfWay("/etc/rancher/k3s/config.yaml", b"x" * 5000, 0o600)])
+        assert ssh.run("echo usable").stdout == "usable\n"
+    folder = node.host_path("/etc/rancher/k3s")
+    assert sorted(p.name for p in folder.iterdir()) == ["config.yaml"]  # no temp, no half commit
+    assert (folder / "config.yaml").read_bytes() == b"old\n"
+
+
 def test_a_70_mb_binary(lab5, tmp_path):
     node = lab5.node("n3")
     reset_node(node)

@@ -255,12 +255,14 @@ def test_a_directory_in_the_way_is_refused(tmp_path):
     assert result.returncode == 1 and b"it is a directory" in result.stderr
 
 
-def test_truncated_stream_never_replaces_the_target(tmp_path):
+@pytest.mark.parametrize("shell", SHELLS, ids=SHELL_IDS)
+def test_truncated_stream_never_replaces_the_target(tmp_path, shell):
     target = tmp_path / "config.yaml"
     target.write_bytes(b"old\n")
     script = b"".join(write_files_script([RemoteFile(str(target), os.urandom(200_000), 0o600)]))
-    run_locally([script[: len(script) // 2]])  # the connection died half way
+    run_locally([script[: len(script) // 2]], shell)  # the connection died half way
     assert target.read_bytes() == b"old\n"  # the commit (mv) never arrived
+    assert not list(tmp_path.rglob("*.k3swiz-*"))  # and the shell's EXIT trap removed the temp
 
 
 def test_owner_is_set(tmp_path):
@@ -279,6 +281,7 @@ def test_owner_is_set(tmp_path):
     ([RemoteFile("/x", b"", 0o600), RemoteFile("/x", b"", 0o600)], "listed twice"),
     ([RemoteFile("/x", b"", 0o10000)], "not a file mode"),
     ([RemoteFile("/x", b"", 0o600, owner="root; rm -rf /")], "is not 'user'"),
+    ([RemoteFile("/x", Path("/nonexistent/k3s"), 0o755)], "local file /nonexistent/k3s .* does not exist"),
 ])
 def test_bad_files_are_refused_before_anything_is_sent(files, message):
     with pytest.raises(ValueError, match=message):
