@@ -16,9 +16,12 @@ import traceback
 from pathlib import Path
 
 from . import __version__
+from .cli_day2 import register as register_day2
+from .journal import state_dir
 from .problems import InputError, Problem
 
 EXIT_OK, EXIT_NODE_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+DAY2_HANDLERS: dict = {}
 
 EPILOG = """\
 examples:
@@ -80,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("token", "print a new random cluster token", "k3swiz token > homelab.token && chmod 600 homelab.token")
     command("schema", "print the JSON Schema of answers files (for editors)",
             "k3swiz schema > k3swiz.schema.json")
+    DAY2_HANDLERS.update(register_day2(command))
     return parser
 
 
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def dispatch(args: argparse.Namespace) -> int:
     handlers = {None: cmd_wizard, "replay": cmd_replay, "plan": cmd_plan, "validate": cmd_validate,
-                "versions": cmd_versions, "token": cmd_token, "schema": cmd_schema}
+                "versions": cmd_versions, "token": cmd_token, "schema": cmd_schema, **DAY2_HANDLERS}
     return handlers[args.command](args)
 
 
@@ -191,11 +195,6 @@ def cmd_schema(args) -> int:
 def cmd_wizard(args) -> int:
     from screens.app import run_wizard
     return run_wizard(Path(args.answers) if args.answers else None)
-
-
-def state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-    return Path(base) / "k3swiz"
 
 
 def _write_crash_log() -> Path:
