@@ -13,7 +13,6 @@ Errors are the one-line, fix-giving exceptions of k3swiz.ssh_errors.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 

@@ -93,16 +93,9 @@ def resolve_target(
         connect_timeout=connect_timeout,
     )
     jump_spec = proxy_jump if proxy_jump is not None else config.get("proxyjump")
-    if isinstance(jump_spec, SshTarget):
-        return replace(target, proxy_jump=jump_spec)
-    if not jump_spec or jump_spec.lower() == "none":
-        return target
-    if any(parse_jump_spec(hop)[1] in (address, host) for hop in jump_spec.split(",")):
-        raise SshConfigError(f"ProxyJump {jump_spec!r} for {address} points at {address} itself; exclude it "
-                             f"from the matching Host block (e.g. `Host * !{address}`)")
     hop_settings = dict(identity_file=identity_file, known_hosts=target.known_hosts,
                         ssh_config_path=ssh_config_path, connect_timeout=connect_timeout)
-    return replace(target, proxy_jump=_resolve_chain(node_name, jump_spec, hop_settings, _depth))
+    return _with_jump(target, address, jump_spec, hop_settings, _depth)
 
 
 def parse_jump_spec(spec: str) -> tuple[str | None, str, int | None]:
@@ -121,6 +114,17 @@ def parse_jump_spec(spec: str) -> tuple[str | None, str, int | None]:
     if not host or (port_text and not port_text.isdigit()):
         raise SshConfigError(f"ProxyJump hop {spec!r} is not [user@]host[:port]")
     return (user or None), host, (int(port_text) if port_text else None)
+
+
+def _with_jump(target: SshTarget, address: str, jump_spec, hop_settings: dict, depth: int) -> SshTarget:
+    if isinstance(jump_spec, SshTarget):
+        return replace(target, proxy_jump=jump_spec)
+    if not jump_spec or jump_spec.lower() == "none":
+        return target
+    if any(parse_jump_spec(hop)[1] in (address, target.host) for hop in jump_spec.split(",")):
+        raise SshConfigError(f"ProxyJump {jump_spec!r} for {address} points at {address} itself; exclude it "
+                             f"from the matching Host block (e.g. `Host * !{address}`)")
+    return replace(target, proxy_jump=_resolve_chain(target.node, jump_spec, hop_settings, depth))
 
 
 def _resolve_chain(node_name: str, spec: str, settings: dict, depth: int) -> SshTarget:

@@ -1,30 +1,23 @@
-"""Unit tests of the SSH transport's parts that need no sshd: target resolution,
-the remote write/read scripts (run locally by dash and busybox), the known_hosts
-policy, the sudo probe and the error messages."""
+"""Unit tests of the SSH transport that need no sshd: target resolution from the
+answers and ~/.ssh/config, the sudo probe, and the error messages. (The remote
+scripts and the known_hosts policy have their own test_ssh_scripts.py and
+test_ssh_hostkeys.py; real sshd is in test_ssh_lab.py.)"""
 
 from __future__ import annotations
 
-import os
 import pickle
-import shutil
 import socket
-import stat
-import subprocess
 import threading
 import time
 from pathlib import Path
 
-import paramiko
 import pytest
 
-from k3swiz.hostkeys import HostKeyPolicy, fingerprint, known_hosts_name
-from k3swiz.remote_script import (ABSENT_RC, CHUNK_BYTES, RemoteFile, read_file_script, script_with_stdin,
-                                  write_files_script)
+from k3swiz.hostkeys import HostKeyPolicy
 from k3swiz.secrets import Secret
 from k3swiz.ssh import Transport
 from k3swiz.ssh_config import SshConfigError, SshTarget, parse_jump_spec, resolve_target
-from k3swiz.ssh_errors import (ConnectTimeout, HostKeyChanged, HostKeyUnknown, SshError, SudoFailed,
-                               Unreachable)
+from k3swiz.ssh_errors import ConnectTimeout, SshError, SudoFailed, Unreachable
 from k3swiz.ssh_sudo import SudoMode, choose_sudo_mode
 
 # ---------------------------------------------------------------------------------------------
@@ -165,244 +158,6 @@ def test_match_blocks_and_include(home):
     assert resolve_target("a", "10.1.0.1").user == "included"
     second = resolve_target("b", "10.3.0.1")
     assert (second.user, second.port) == ("matched", 2200)  # `Match exec` is never applied
-
-
-# ---------------------------------------------------------------------------------------------
-# remote_script: the write script run locally by sh (dash) and by busybox
-
-
-def shells() -> list[tuple[str, dict | None]]:
-    """dash with GNU tools, and (when installed) busybox sh with busybox applets only."""
-    found = [("sh", None)]
-    busybox = shutil.which("busybox")
-    if busybox:
-        applets = Path(os.environ.get("TMPDIR", "/tmp")) / f"k3swiz-busybox-{os.getpid()}"
-        applets.mkdir(exist_ok=True)
-        for name in ("sh", "base64", "wc", "mkdir", "chmod", "chown", "mv", "rm", "cat", "printf", "head"):
-            if not (applets / name).exists():
-                (applets / name).symlink_to(busybox)
-        found.append((str(applets / "sh"), {"PATH": str(applets)}))
-    return found
-
-
-SHELLS = shells()
-SHELL_IDS = ["dash", "busybox"][: len(SHELLS)]
-
-
-def run_locally(pieces, shell=("sh", None)) -> subprocess.CompletedProcess:
-    """Feed the script to `sh -s` piece by piece, as the transport does over SSH."""
-    program, env = shell
-    process = subprocess.Popen([program, "-s"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=env)
-    for piece in pieces:
-        process.stdin.write(piece)
-    process.stdin.close()
-    out, err = process.stdout.read(), process.stderr.read()
-    return subprocess.CompletedProcess(program, process.wait(timeout=60), out, err)
-
-
-TRICKY = (b"quotes ' \" and $(touch /tmp/k3swiz-pwned) and `id` and $HOME\n"
-          b"K3SWIZ_DATA_END\nEOF\n\x00\x01\xff binary\r\n\\ no newline at end")
-
-
-def mode_of(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.mark.parametrize("shell", SHELLS, ids=SHELL_IDS)
-def test_write_script_writes_exact_bytes_with_modes(tmp_path, shell):
-    big = os.urandom(5 * 1024 * 1024 + 7)
-    source = tmp_path / "source.bin"
-    source.write_bytes(big)
-    files = [RemoteFile(str(tmp_path / "etc/rancher/k3s/config.yaml"), TRICKY, 0o600),
-             RemoteFile(str(tmp_path / "deep/a b/it's here.sh"), b"#!/bin/sh\n", 0o755),
-             RemoteFile(str(tmp_path / "bin/k3s"), source, 0o755),
-             RemoteFile(str(tmp_path / "empty"), b"", 0o644)]
-    result = run_locally(write_files_script(files), shell)
-    assert result.returncode == 0, result.stderr
-    for item, expected in zip(files, (TRICKY, b"#!/bin/sh\n", big, b"")):
-        assert Path(item.path).read_bytes() == expected
-        assert mode_of(Path(item.path)) == item.mode
-    assert mode_of(tmp_path / "etc") == mode_of(tmp_path / "etc/rancher/k3s") == 0o755
-    assert not Path("/tmp/k3swiz-pwned").exists()
-    assert not list(tmp_path.rglob("*.k3swiz-*")), "no temp file may be left behind"
-
-
-def test_big_content_is_streamed_in_bounded_pieces(tmp_path):
-    source = tmp_path / "big"
-    source.write_bytes(b"\0" * (3 * CHUNK_BYTES + 5))
-    pieces = list(write_files_script([RemoteFile("/x/big", source, 0o644)]))
-    assert max(len(piece) for piece in pieces) < CHUNK_BYTES * 1.4  # base64 of one chunk, not the file
-    assert sum(b"base64 -d" in piece for piece in pieces) == 4
-
-
-@pytest.mark.parametrize("shell", SHELLS, ids=SHELL_IDS)
-def test_failure_removes_temps_and_replaces_nothing(tmp_path, shell):
-    (tmp_path / "keep.yaml").write_bytes(b"old\n")
-    (tmp_path / "blocker").write_text("a file where a directory is needed")
-    files = [RemoteFile(str(tmp_path / "keep.yaml"), b"new\n", 0o600),
-             RemoteFile(str(tmp_path / "blocker/sub/file"), b"x", 0o600)]
-    result = run_locally(write_files_script(files), shell)
-    assert result.returncode != 0
-    assert f"cannot write {tmp_path}/blocker/sub/file: cannot create the directory" in result.stderr.decode()
-    assert (tmp_path / "keep.yaml").read_bytes() == b"old\n"  # nothing renamed before all arrived
-    assert not list(tmp_path.rglob("*.k3swiz-*"))
-
-
-def test_a_directory_in_the_way_is_refused(tmp_path):
-    (tmp_path / "config.yaml").mkdir()
-    result = run_locally(write_files_script([RemoteFile(str(tmp_path / "config.yaml"), b"x", 0o600)]))
-    assert result.returncode == 1 and b"it is a directory" in result.stderr
-
-
-@pytest.mark.parametrize("shell", SHELLS, ids=SHELL_IDS)
-def test_truncated_stream_never_replaces_the_target(tmp_path, shell):
-    target = tmp_path / "config.yaml"
-    target.write_bytes(b"old\n")
-    script = b"".join(write_files_script([RemoteFile(str(target), os.urandom(200_000), 0o600)]))
-    run_locally([script[: len(script) // 2]], shell)  # the connection died half way
-    assert target.read_bytes() == b"old\n"  # the commit (mv) never arrived
-    assert not list(tmp_path.rglob("*.k3swiz-*"))  # and the shell's EXIT trap removed the temp
-
-
-def test_owner_is_set(tmp_path):
-    if os.getuid() != 0:
-        pytest.fail("these tests run as root (CI does)")
-    path = tmp_path / "owned"
-    result = run_locally(write_files_script([RemoteFile(str(path), b"x", 0o640, owner="nobody")]))
-    assert result.returncode == 0, result.stderr
-    assert path.stat().st_uid == int(subprocess.check_output(["id", "-u", "nobody"]))
-
-
-@pytest.mark.parametrize("files, message", [
-    ([RemoteFile("relative/path", b"", 0o600)], "must be absolute"),
-    ([RemoteFile("/etc/../etc/x", b"", 0o600)], "normalised"),
-    ([RemoteFile("/etc/x\n", b"", 0o600)], "newline"),
-    ([RemoteFile("/x", b"", 0o600), RemoteFile("/x", b"", 0o600)], "listed twice"),
-    ([RemoteFile("/x", b"", 0o10000)], "not a file mode"),
-    ([RemoteFile("/x", b"", 0o600, owner="root; rm -rf /")], "is not 'user'"),
-    ([RemoteFile("/x", Path("/nonexistent/k3s"), 0o755)], "local file /nonexistent/k3s .* does not exist"),
-])
-def test_bad_files_are_refused_before_anything_is_sent(files, message):
-    with pytest.raises(ValueError, match=message):
-        list(write_files_script(files))
-
-
-@pytest.mark.parametrize("shell", SHELLS, ids=SHELL_IDS)
-def test_read_script(tmp_path, shell):
-    path = tmp_path / "data"
-    path.write_bytes(TRICKY)
-    assert run_locally([read_file_script(str(path)).encode()], shell).stdout == TRICKY
-    assert run_locally([read_file_script(str(tmp_path / "absent")).encode()], shell).returncode == ABSENT_RC
-    assert run_locally([read_file_script(str(tmp_path)).encode()], shell).returncode == 1
-
-
-@pytest.mark.parametrize("shell", SHELLS, ids=SHELL_IDS)
-def test_script_with_stdin_gives_the_script_exact_bytes(shell):
-    data = TRICKY * 1000
-    script = script_with_stdin("cat\nexit 7", data)
-    result = run_locally([script.encode()], shell)
-    assert (result.returncode, result.stdout) == (7, data)
-
-
-# ---------------------------------------------------------------------------------------------
-# known_hosts policy
-
-
-def host_target(tmp_path: Path, port: int = 2222, host: str = "127.0.0.9") -> SshTarget:
-    return SshTarget(node="n9", host=host, port=port, known_hosts=tmp_path / "ssh" / "known_hosts")
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return paramiko.ECDSAKey.generate(), paramiko.ECDSAKey.generate()
-
-
-def test_fingerprint_is_what_ssh_keygen_prints(tmp_path, keys):
-    public = tmp_path / "key.pub"
-    public.write_text(f"{keys[0].get_name()} {keys[0].get_base64()} comment\n")
-    printed = subprocess.run(["ssh-keygen", "-lf", str(public)], capture_output=True, text=True).stdout
-    bits, digest, _, kind = printed.split()
-    assert fingerprint(keys[0]) == f"{bits} {digest} {kind}"
-
-
-def test_unknown_host_is_refused_with_fingerprint_and_fix(tmp_path, keys):
-    target = host_target(tmp_path)
-    with pytest.raises(HostKeyUnknown) as caught:
-        HostKeyPolicy().check(target, keys[0])
-    text = str(caught.value)
-    assert text.startswith("n9 (127.0.0.9:2222): the host is not in")
-    assert keys[0].fingerprint in text and "(ECDSA)" in text
-    assert f"ssh-keyscan -p 2222 127.0.0.9 >> {target.known_hosts}" in text
-    assert "--accept-new-hosts" in text
-    assert not target.known_hosts.exists()
-
-
-def test_accept_new_records_then_strict_accepts(tmp_path, keys):
-    target = host_target(tmp_path)
-    HostKeyPolicy(accept_new=True).check(target, keys[0])
-    line = target.known_hosts.read_text()
-    assert line == f"[127.0.0.9]:2222 {keys[0].get_name()} {keys[0].get_base64()}\n"
-    assert mode_of(target.known_hosts) == 0o600
-    HostKeyPolicy().check(target, keys[0])  # now known: strict accepts
-    HostKeyPolicy(accept_new=True).check(target, keys[0])
-    assert target.known_hosts.read_text() == line  # not recorded twice
-
-
-def test_accept_new_keeps_existing_lines_and_mode(tmp_path, keys):
-    target = host_target(tmp_path, port=22)
-    target.known_hosts.parent.mkdir()
-    target.known_hosts.write_text("other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE0=")  # no final newline
-    target.known_hosts.chmod(0o644)
-    HostKeyPolicy(accept_new=True).check(target, keys[0])
-    lines = target.known_hosts.read_text().splitlines()
-    assert lines[0].startswith("other.example") and lines[1].startswith("127.0.0.9 ecdsa-")
-    assert mode_of(target.known_hosts) == 0o644
-    assert known_hosts_name("127.0.0.9", 22) == "127.0.0.9"
-
-
-def test_changed_key_is_always_refused_with_both_fingerprints(tmp_path, keys):
-    target = host_target(tmp_path)
-    HostKeyPolicy(accept_new=True).check(target, keys[0])
-    for policy in (HostKeyPolicy(), HostKeyPolicy(accept_new=True)):
-        with pytest.raises(HostKeyChanged) as caught:
-            policy.check(target, keys[1])
-        text = str(caught.value)
-        assert keys[0].fingerprint in text and keys[1].fingerprint in text
-        assert f"ssh-keygen -R '[127.0.0.9]:2222' -f {target.known_hosts}" in text
-
-
-def test_hashed_known_hosts_entries_are_understood(tmp_path, keys):
-    target = host_target(tmp_path)
-    target.known_hosts.parent.mkdir()
-    hashed = paramiko.HostKeys.hash_host("[127.0.0.9]:2222")
-    target.known_hosts.write_text(f"{hashed} {keys[0].get_name()} {keys[0].get_base64()}\n")
-    HostKeyPolicy().check(target, keys[0])
-    with pytest.raises(HostKeyChanged):
-        HostKeyPolicy().check(target, keys[1])
-
-
-def test_parallel_accept_new_loses_no_line_and_adds_no_duplicate(tmp_path, keys):
-    targets = [host_target(tmp_path, port=3000 + index) for index in range(16)] * 3
-    barrier = threading.Barrier(len(targets))
-    errors = []
-
-    def accept(target):
-        barrier.wait()
-        try:
-            HostKeyPolicy(accept_new=True).check(target, keys[0])
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=accept, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
-    lines = targets[0].known_hosts.read_text().splitlines()
-    assert sorted(lines) == sorted({f"[127.0.0.9]:{3000 + i} {keys[0].get_name()} {keys[0].get_base64()}"
-                                    for i in range(16)})
 
 
 # ---------------------------------------------------------------------------------------------
