@@ -252,6 +252,25 @@ def test_wrong_key_is_an_auth_failure_naming_user_and_key(lab5, tmp_path):
     assert "refused every key for user deploy" in text and str(stranger) in text and "SHA256:" in text
 
 
+def test_ssh_agent_keys_are_used_and_no_key_at_all_is_explained(lab5, tmp_path, monkeypatch):
+    node = lab5.node("n1")
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    no_keys = Transport(target_for(lab5, node, identity_files=()), host_keys=HostKeyPolicy(), agent=True)
+    with pytest.raises(AuthFailed, match="no key to log in as root"):
+        no_keys.connect()
+    socket_path = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(socket_path)], stdout=subprocess.DEVNULL)
+    try:
+        poll(socket_path.exists, what="ssh-agent's socket")
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(socket_path))
+        subprocess.run(["ssh-add", "-q", str(lab5.client_key)], check=True, capture_output=True)
+        with Transport(target_for(lab5, node, identity_files=()), host_keys=HostKeyPolicy(), agent=True) as ssh:
+            assert ssh.run("echo via-agent").stdout == "via-agent\n"
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
+
+
 # ---------------------------------------------------------------------------------------------
 # broken nodes and slow commands
 
