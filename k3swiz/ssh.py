@@ -12,8 +12,7 @@ Errors are the one-line, fix-giving exceptions of k3swiz.ssh_errors.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import paramiko
@@ -65,6 +64,8 @@ class Transport:
         self.target = target
         self.host_keys = host_keys
         self.stats = TransportStats()
+        if sudo_password is not None:
+            password_line(sudo_password)  # refuse an unusable password now, not mid-command
         self._sudo_password = sudo_password
         self._agent = agent
         self._tcp_nodelay = tcp_nodelay  # only switched off to measure what it buys
@@ -139,8 +140,8 @@ class Transport:
     # -- internals -------------------------------------------------------------------------------
 
     def _run_script(self, pieces: Iterable[bytes], *, sudo: bool, timeout: float | None):
-        command, prefix = self._command(sudo)
-        stdin = itertools.chain([prefix] if prefix else [], pieces)
+        command = self._command(sudo)
+        stdin = self._stdin(command == SudoMode.PASSWORD.value, pieces)
         rc, out, err, elapsed = self._execute(command, stdin, timeout)
         if rc != 0 and command != SudoMode.NONE.value:
             problem = classify_sudo_stderr(rc, err.decode(errors="replace"))
@@ -148,16 +149,22 @@ class Transport:
                 raise sudo_error(problem, self.target, err)
         return rc, out, err, elapsed
 
-    def _command(self, sudo: bool) -> tuple[str, bytes]:
-        """The remote command line and what goes on stdin before the script."""
+    def _command(self, sudo: bool) -> str:
+        """The remote command line: sh -s, or sudo's way to it (probed once per connection)."""
         if not sudo:
-            return SudoMode.NONE.value, b""
+            return SudoMode.NONE.value
         if self._sudo_mode is None:
-            probe = lambda command, stdin: self._execute(command, [stdin], None)[:3]  # noqa: E731
+            probe = lambda command, send_password: self._execute(  # noqa: E731
+                command, self._stdin(send_password, []), None)[:3]
             self._sudo_mode = choose_sudo_mode(probe, self.target, self._sudo_password)
-        if self._sudo_mode is SudoMode.PASSWORD:
-            return self._sudo_mode.value, password_line(self._sudo_password)
-        return self._sudo_mode.value, b""
+        return self._sudo_mode.value
+
+    def _stdin(self, send_password: bool, pieces: Iterable[bytes]) -> Iterator[bytes]:
+        """stdin for sudo -S: the password line first. Made only as it is sent, so the
+        password never sits in a caller's local variable (or a traceback's locals)."""
+        if send_password:
+            yield password_line(self._sudo_password)
+        yield from pieces
 
     def _execute(self, command: str, stdin: Iterable[bytes], timeout: float | None):
         if self._ssh is None:

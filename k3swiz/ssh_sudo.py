@@ -26,8 +26,10 @@ PLAIN = "sh -s"
 SUDO_NOPASSWD = "sudo -n sh -s"
 SUDO_PASSWORD = "sudo -k -S -p '' sh -s"
 
-# execute(command, stdin bytes) -> (exit status, stdout, stderr); used for the probes.
-Execute = Callable[[str, bytes], tuple[int, bytes, bytes]]
+# execute(command, send_password) -> (exit status, stdout, stderr); used for the probes. The
+# caller puts the password on stdin itself, so it never sits in a local variable of these frames
+# (a traceback printed with its locals must not show it).
+Execute = Callable[[str, bool], tuple[int, bytes, bytes]]
 
 
 class SudoMode(enum.Enum):
@@ -48,7 +50,7 @@ def choose_sudo_mode(execute: Execute, target: SshTarget, password: Secret | Non
     """Probe the node once (see the module docstring); raise SudoFailed if sudo cannot work."""
     if target.user == "root":
         return SudoMode.NONE
-    rc, _, stderr = execute("sudo -k -n true", b"")
+    rc, _, stderr = execute("sudo -k -n true", False)
     if rc == 0:
         return SudoMode.NOPASSWD
     problem = classify_sudo_stderr(rc, stderr.decode(errors="replace"))
@@ -56,7 +58,7 @@ def choose_sudo_mode(execute: Execute, target: SshTarget, password: Secret | Non
         raise sudo_error(problem or "other", target, stderr)
     if password is None:
         raise sudo_error("password-required", target, stderr)
-    rc, _, stderr = execute("sudo -k -S -p '' true", password_line(password))
+    rc, _, stderr = execute("sudo -k -S -p '' true", True)
     if rc == 0:
         return SudoMode.PASSWORD
     raise sudo_error(classify_sudo_stderr(rc, stderr.decode(errors="replace")) or "other", target, stderr)

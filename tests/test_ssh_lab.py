@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import threading
 import time
+import traceback
 from pathlib import Path
 
 import paramiko
@@ -183,6 +184,15 @@ def test_remote_argv_and_environment_never_hold_the_password(lab5):
                for line in ours), ours
     assert SUDO_PASSWORD not in processes and "k3swiz-argv-probe" not in processes
     assert SUDO_PASSWORD not in environments
+
+
+def test_a_traceback_with_locals_does_not_show_the_password(lab5):
+    with transport_for(lab5, lab5.node("n4"), "sudoer", SUDO_PASSWORD) as ssh:
+        with pytest.raises(CommandTimeout) as caught:
+            ssh.run("sleep 5", timeout=0.3)
+    report = "".join(traceback.TracebackException.from_exception(caught.value, capture_locals=True).format())
+    assert "ssh.run" in report and "stdin" in report  # the frames and their locals are there
+    assert SUDO_PASSWORD not in report
 
 
 def _process_list_with(node, needle: str) -> str | None:

@@ -173,8 +173,8 @@ class FakeSudo:
         self.answers = list(answers)
         self.calls: list[tuple[str, bytes]] = []
 
-    def __call__(self, command, stdin):
-        self.calls.append((command, stdin))
+    def __call__(self, command, send_password):
+        self.calls.append((command, send_password))
         return self.answers.pop(0)
 
 
@@ -186,13 +186,13 @@ def test_root_needs_no_sudo_and_nopasswd_is_detected():
     assert choose_sudo_mode(FakeSudo(), sudo_target("root"), None) is SudoMode.NONE
     fake = FakeSudo((0, b"", b""))
     assert choose_sudo_mode(fake, sudo_target(), PASSWORD) is SudoMode.NOPASSWD
-    assert fake.calls == [("sudo -k -n true", b"")]  # the password was not even sent
+    assert fake.calls == [("sudo -k -n true", False)]  # the password was not even sent
 
 
 def test_password_is_checked_once_on_stdin():
     fake = FakeSudo((1, b"", b"sudo: a password is required\n"), (0, b"", b""))
     assert choose_sudo_mode(fake, sudo_target(), PASSWORD) is SudoMode.PASSWORD
-    assert fake.calls[1] == ("sudo -k -S -p '' true", b"s3cret-pw\n")
+    assert fake.calls[1] == ("sudo -k -S -p '' true", True)
     assert all("s3cret" not in command for command, _ in fake.calls)
 
 
@@ -214,10 +214,10 @@ def test_sudo_failures_say_what_to_do():
         assert "s3cret" not in str(caught.value) and "s3cret" not in repr(caught.value)
 
 
-def test_password_with_a_line_break_is_refused():
-    fake = FakeSudo((1, b"", b"sudo: a password is required\n"))
-    with pytest.raises(ValueError, match="line break"):
-        choose_sudo_mode(fake, sudo_target(), Secret("two\nlines"))
+def test_password_with_a_line_break_is_refused_before_connecting():
+    with pytest.raises(ValueError, match="line break") as caught:
+        Transport(sudo_target(), host_keys=HostKeyPolicy(), sudo_password=Secret("two\nlines"))
+    assert "two" not in str(caught.value)
 
 
 # ---------------------------------------------------------------------------------------------
