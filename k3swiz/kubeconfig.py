@@ -5,26 +5,19 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from ipaddress import ip_address
 from pathlib import Path
 
 import yaml
 
 from .answers import Answers
-
-SUPERVISOR_PORT = 6443
+from .render import supervisor_url
 
 
 def reachable_server(answers: Answers) -> str:
     """The first tls-san, else the first server's address (k3s writes 127.0.0.1)."""
     host = answers.cluster.tls_san[0] if answers.cluster.tls_san else (
         answers.init_server or answers.servers[0]).address
-    try:
-        if ip_address(host).version == 6:
-            host = f"[{host}]"
-    except ValueError:
-        pass
-    return f"https://{host}:{SUPERVISOR_PORT}"
+    return supervisor_url(host)
 
 
 def rewrite(raw: bytes, answers: Answers) -> dict:

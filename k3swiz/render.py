@@ -61,9 +61,11 @@ def server_url(answers: Answers) -> str | None:
     if answers.cluster.mode == "join":
         return answers.cluster.join_url
     init = answers.init_server
-    if init is None:
-        return None
-    host = init.address
+    return supervisor_url(init.address) if init else None
+
+
+def supervisor_url(host: str) -> str:
+    """https://HOST:6443, with an IPv6 literal in brackets."""
     try:
         if ip_address(host).version == 6:
             host = f"[{host}]"
