@@ -167,8 +167,8 @@ class Transport:
         yield from pieces
 
     def _execute(self, command: str, stdin: Iterable[bytes], timeout: float | None):
-        if self._ssh is None:
-            self.connect()
+        if self._ssh is None or not self._ssh.is_active():
+            self.connect()  # nothing is in flight yet, so (re)connecting here is safe
         limit = timeout if timeout is not None else self.target.command_timeout
         outcome = run_channel(self._ssh, command, stdin, limit, open_timeout=self.target.connect_timeout)
         self.stats.commands += 1
