@@ -1,0 +1,96 @@
+"""Where the wizard meets the apply engine and the fact probes (no Textual here).
+
+The engine's API (k3swiz/apply.py, written by another helper) is expected as
+
+    apply_plan(answers, options, on_event) -> ApplyResult
+
+with events carrying .node, .phase, .state ("pending" | "running" | "done" | "failed" |
+"skipped"), .message and .elapsed. The wizard passes `WizardApplyOptions` (below):
+which nodes to run, and two callbacks the engine calls from its thread when it
+needs a person (an unknown host key, a sudo password).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from k3swiz.secrets import Secret
+
+STATES = ("pending", "running", "done", "failed", "skipped")
+
+
+class NotAvailable(RuntimeError):
+    """A part of the core the wizard calls has not been written yet."""
+
+
+@dataclass
+class WizardApplyOptions:
+    only: list[str] | None = None                                   # None: every node
+    ask_host_key: Callable[[str, str], bool] | None = None          # (node, fingerprint) -> trust it?
+    ask_sudo_password: Callable[[str], Secret | None] | None = None  # node -> password (None: cancel)
+    accept_new_hosts: bool = False
+
+
+ApplyFn = Callable[[Any, WizardApplyOptions, Callable[[Any], None]], Any]
+ProbeFn = Callable[[Any, str], Any]
+
+
+def default_apply(answers, options: WizardApplyOptions, on_event: Callable[[Any], None]):
+    try:
+        from k3swiz.apply import apply_plan
+    except ImportError:
+        raise NotAvailable("applying is not available yet: the apply engine (k3swiz/apply.py) "
+                           "is still being written; `k3swiz replay FILE --dry-run` shows the plan") from None
+    return apply_plan(answers, options, on_event)
+
+
+def default_probe(answers, node_name: str):
+    from k3swiz import facts
+    probe = getattr(facts, "probe_node", None)
+    if probe is None:
+        raise NotAvailable("test connection: not available yet (k3swiz.facts.probe_node is being written)")
+    return probe(answers, node_name)
+
+
+def describe_facts(facts: Any) -> str:
+    """One line about a probed node: OS, init system, installed k3s, ports taken."""
+    os_name = " ".join(part for part in (getattr(facts, "os_id", ""), getattr(facts, "os_version", "")) if part)
+    k3s = getattr(facts, "k3s_version", None)
+    taken: dict = getattr(facts, "ports_taken", {}) or {}
+    ports = ", ".join(f"{port} ({proc})" for port, proc in sorted(taken.items())) or "none"
+    return (f"OS {os_name or 'unknown'}, init {getattr(facts, 'init', 'unknown')}, "
+            f"k3s {k3s or 'not installed'}, ports in use by others: {ports}")
+
+
+@dataclass
+class ApplyOutcome:
+    """The end of a run, as the summary shows it."""
+    ok: bool
+    failed: list[str] = field(default_factory=list)
+    kubeconfig: str | None = None
+    journal: str | None = None
+    error: str | None = None
+
+
+def outcome_of(result: Any, node_states: dict[str, str]) -> ApplyOutcome:
+    """Read the engine's result duck-typed (its class is not fixed yet), falling back on the rows."""
+    failed = list(getattr(result, "failed", None) or [n for n, s in node_states.items() if s == "failed"])
+    ok = getattr(result, "ok", None)
+    if ok is None:
+        ok = not failed
+    kubeconfig = getattr(result, "kubeconfig", None) or getattr(result, "kubeconfig_path", None)
+    journal = getattr(result, "journal", None) or getattr(result, "journal_path", None)
+    return ApplyOutcome(bool(ok), failed, str(kubeconfig) if kubeconfig else None,
+                        str(journal) if journal else None)
+
+
+def event_line(event: Any) -> str:
+    elapsed = getattr(event, "elapsed", None)
+    when = f"{elapsed:7.1f}s" if isinstance(elapsed, (int, float)) else " " * 8
+    node = getattr(event, "node", None) or "-"
+    phase = getattr(event, "phase", "") or ""
+    state = getattr(event, "state", "") or ""
+    message = getattr(event, "message", "") or ""
+    return f"{when} {node:<12} {phase:<18} {state:<8} {message}".rstrip()
