@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -89,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # paramiko logs handshake tracebacks at ERROR; our own errors already say what went wrong.
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL + 1)
     try:
         return dispatch(args)
     except InputError as exc:

@@ -4,10 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" = 0 ] && ! { command -v sshd >/dev/null && command -v sudo >/dev/null && command -v tmux >/dev/null; }; then
-    # Real OpenSSH servers are the SSH test nodes; sudo is tested for real; tmux drives the end-to-end UI test.
+need=""
+for tool in sshd sudo tmux busybox; do command -v "$tool" >/dev/null || need="$need $tool"; done
+if [ "$(id -u)" = 0 ] && [ -n "$need" ]; then
+    # Real OpenSSH servers are the SSH test nodes; sudo is tested for real; tmux drives the
+    # end-to-end UI test; busybox runs the remote scripts as Alpine nodes would.
+    echo "installing Debian packages for the tests:$need" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server sudo tmux >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server sudo tmux busybox >/dev/null
 fi
 python3 -m pip install -q -e '.[test]'
 
