@@ -59,6 +59,14 @@ class WizardApp(App[int]):
         if not self.state.report.problems:
             self.call_after_refresh(self.revalidate)  # after the first paint: the catalog loads here
 
+    def _fatal_error(self) -> None:
+        """Textual's crash report shows each frame's locals; ours may hold a token or a sudo
+        password, so the report is printed without them."""
+        from rich.traceback import Traceback
+        self.bell()
+        self._exit_renderables.append(Traceback(show_locals=False, width=None))
+        self._close_messages_no_wait()
+
     # --- navigation ----------------------------------------------------------------
 
     def _screen_name(self, step: str) -> str:
@@ -142,12 +150,21 @@ class WizardApp(App[int]):
     # --- apply ---------------------------------------------------------------------
 
     def start_apply(self) -> None:
-        """Save first (asking where if never saved), then run the apply screen."""
+        """Confirm, save (asking where if never saved), then run the apply screen."""
+        from .dialogs import ConfirmDialog
         self.revalidate()
         invalid = self.first_invalid_step()
         if invalid:
             self.notify(f"The {invalid} step has errors: fix them before applying.", severity="error")
             self.goto_step(invalid, force=True)
+            return
+        count = len(self.state.answers.nodes)
+        question = (f"Install and configure k3s on {count} node(s) over SSH now? "
+                    "The answers are saved first.")
+        self.push_screen(ConfirmDialog("Apply", question, yes="Apply"), self._apply_confirmed)
+
+    def _apply_confirmed(self, confirmed: bool | None) -> None:
+        if not confirmed:
             return
         if self.state.save_path is None:
             self.action_save(then=self._open_apply)

@@ -1,17 +1,15 @@
 """Where the wizard meets the apply engine and the fact probes (no Textual here).
 
-The engine's API (k3swiz/apply.py, written by another helper) is expected as
-
-    apply_plan(answers, options, on_event) -> ApplyResult
-
-with events carrying .node, .phase, .state ("pending" | "running" | "done" | "failed" |
-"skipped"), .message and .elapsed. The wizard passes `WizardApplyOptions` (below):
-which nodes to run, and two callbacks the engine calls from its thread when it
-needs a person (an unknown host key, a sudo password).
+The engine (k3swiz/apply.py) is `apply_plan(answers, options, on_event) -> ApplyResult`;
+its events carry .node, .phase, .state ("pending" | "running" | "done" | "failed" |
+"skipped"), .message and .elapsed. The wizard passes the engine's ApplyOptions with
+two callbacks that the engine calls from its thread when it needs a person: an
+unknown host key, a sudo password. Tests inject their own apply function.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,25 +23,29 @@ class NotAvailable(RuntimeError):
     """A part of the core the wizard calls has not been written yet."""
 
 
-@dataclass
-class WizardApplyOptions:
-    only: list[str] | None = None                                   # None: every node
-    ask_host_key: Callable[[str, str], bool] | None = None          # (node, fingerprint) -> trust it?
-    ask_sudo_password: Callable[[str], Secret | None] | None = None  # node -> password (None: cancel)
-    accept_new_hosts: bool = False
-
-
-ApplyFn = Callable[[Any, WizardApplyOptions, Callable[[Any], None]], Any]
+ApplyFn = Callable[[Any, Any, Callable[[Any], None]], Any]
 ProbeFn = Callable[[Any, str], Any]
 
 
-def default_apply(answers, options: WizardApplyOptions, on_event: Callable[[Any], None]):
-    try:
-        from k3swiz.apply import apply_plan
-    except ImportError:
-        raise NotAvailable("applying is not available yet: the apply engine (k3swiz/apply.py) "
-                           "is still being written; `k3swiz replay FILE --dry-run` shows the plan") from None
+def make_options(only: list[str] | None, ask_host_key: Callable[[Any], bool],
+                 ask_sudo_password: Callable[[str], Secret | None]):
+    """The engine's options for one run from the wizard: which nodes, and the two prompts."""
+    from k3swiz.apply import ApplyOptions
+    from k3swiz.connect import Access
+    return ApplyOptions(only=list(only or []),
+                        access=Access(ask_host_key=ask_host_key, ask_sudo_password=ask_sudo_password))
+
+
+def default_apply(answers, options, on_event: Callable[[Any], None]):
+    from k3swiz.apply import apply_plan
     return apply_plan(answers, options, on_event)
+
+
+def host_key_fingerprint(unknown: Any) -> str:
+    """The fingerprint an unknown host presented ("256 SHA256:... (ED25519)"), from the error."""
+    text = getattr(unknown, "message", "") or str(unknown)
+    found = re.search(r"presents the key (.+)$", text)
+    return found.group(1) if found else text
 
 
 def default_probe(answers, node_name: str):
@@ -75,8 +77,9 @@ class ApplyOutcome:
 
 
 def outcome_of(result: Any, node_states: dict[str, str]) -> ApplyOutcome:
-    """Read the engine's result duck-typed (its class is not fixed yet), falling back on the rows."""
-    failed = list(getattr(result, "failed", None) or [n for n, s in node_states.items() if s == "failed"])
+    """Read the engine's result (duck-typed: tests pass simpler ones), falling back on the rows."""
+    failed = [getattr(o, "node", o) for o in (getattr(result, "failed", None) or [])]
+    failed = failed or [n for n, s in node_states.items() if s == "failed"]
     ok = getattr(result, "ok", None)
     if ok is None:
         ok = not failed

@@ -133,15 +133,15 @@ class HostKeyDialog(Dialog):
 
 
 class SudoPasswordDialog(Dialog):
-    """The sudo password of a node, masked; returns a Secret or None."""
+    """The sudo password (masked) the engine asks for once per run; returns a Secret or None."""
 
-    def __init__(self, node: str, user: str = "") -> None:
-        super().__init__(f"sudo password: {node}")
-        self.node, self.user = node, user
+    def __init__(self, prompt: str) -> None:
+        super().__init__("sudo password")
+        self.prompt = prompt
 
     def compose_body(self) -> ComposeResult:
-        who = f"{self.user} on {self.node}" if self.user else self.node
-        yield Static(f"sudo asks for the password of {who}. It is sent on sudo's stdin only, never stored.")
+        yield Static(f"sudo asks for a password: {self.prompt}. It goes to sudo's stdin only, "
+                     "never to a file, a log or a command line.")
         yield Input(password=True, id="sudo-password")
 
     def compose_buttons(self) -> ComposeResult:

@@ -1,0 +1,177 @@
+"""Step 10: apply. The core's apply runs in a thread worker; its events come back through
+call_from_thread and update one row per node and the log. Prompts (unknown host key,
+sudo password) are modals the worker waits for. At the end: a summary, the kubeconfig
+and journal paths, and a retry of the failed nodes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, RichLog, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from k3swiz.assets import asset_path
+
+from ..apply_bridge import event_line, host_key_fingerprint, make_options, outcome_of
+from ..dialogs import HostKeyDialog, SudoPasswordDialog
+from .base import StepScreen
+
+COLUMNS = ("node", "role", "phase", "state", "elapsed")
+# Plain symbols, not colours: DataTable cells take Rich markup, which knows no theme variables.
+STATE_STYLE = {"done": "✓ done", "failed": "✗ failed", "running": "▶ running", "skipped": "- skipped",
+               "pending": "· pending"}
+
+
+class ApplyStep(StepScreen):
+    STEP = "apply"
+    SUBTITLE = "the plan runs over SSH, node by node"
+    CSS_PATH = asset_path("step_apply.tcss")
+    AUTO_FOCUS = "#next"   # Enter = Finish (the table would take Enter for itself)
+    HELP = ("The first server is set up first and waited for, then each other server alone, then the "
+            "agents together. One row per node shows its current phase; the log below has every event, "
+            "and the journal folder keeps them. Failed nodes can be retried once the cause is fixed.\n\n"
+            "Finish (Enter) leaves the wizard: exit code 0 when every node is done, 1 otherwise.")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.node_states: dict[str, str] = {}
+        self.running = False
+        self.finished = False
+        self.failed_nodes: list[str] = []
+
+    def compose_body(self) -> ComposeResult:
+        yield DataTable(id="progress", cursor_type="row", zebra_stripes=True)
+        yield RichLog(id="log", wrap=True, markup=False, max_lines=5000)
+        yield Static("", id="summary")
+        with Horizontal(id="apply-actions"):
+            yield Button("Retry failed nodes", id="retry", compact=True, variant="warning")
+
+    def next_label(self) -> str:
+        return "Finish"
+
+    def on_mount(self) -> None:
+        table = self.query_one("#progress", DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        for node in self.state.answers.nodes:
+            table.add_row(node.name, node.role, "", STATE_STYLE["pending"], "", key=node.name)
+            self.node_states[node.name] = "pending"
+        self.query_one("#retry").display = False
+        super().on_mount()
+        self.start(None)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.query_one("#back", Button).disabled = self.running
+
+    # --- running -------------------------------------------------------------------
+
+    def start(self, only: list[str] | None) -> None:
+        self.running, self.finished = True, False
+        self.query_one("#retry").display = False
+        self.query_one("#back", Button).disabled = True
+        self.query_one("#summary", Static).update("Applying ...")
+        self.log_line(f"apply started{' for ' + ', '.join(only) if only else ''}")
+        self.run_apply(only)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
+    def run_apply(self, only: list[str] | None):
+        """The core's apply, off the UI thread; every event comes back via call_from_thread."""
+        options = make_options(only, self.ask_host_key, self.ask_sudo_password)
+        return self.wizard.apply_fn(self.state.answers, options, self.relay)
+
+    def relay(self, event) -> None:
+        self.app.call_from_thread(self.show_event, event)
+
+    def show_event(self, event) -> None:
+        name = getattr(event, "node", "") or ""
+        self.log_line(event_line(event))
+        if name not in self.node_states:
+            return
+        state = getattr(event, "state", "") or ""
+        self.node_states[name] = state
+        table = self.query_one("#progress", DataTable)
+        table.update_cell(name, "phase", getattr(event, "phase", "") or "")
+        table.update_cell(name, "state", STATE_STYLE.get(state, state))
+        elapsed = getattr(event, "elapsed", None)
+        table.update_cell(name, "elapsed", f"{elapsed:.1f}s" if isinstance(elapsed, (int, float)) else "")
+
+    def log_line(self, text: str) -> None:
+        self.query_one("#log", RichLog).write(text)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "apply":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.finish(event.worker.result, None)
+        elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self.finish(None, str(event.worker.error or "cancelled"))
+
+    def finish(self, result, error: str | None) -> None:
+        self.running, self.finished = False, True
+        outcome = outcome_of(result, self.node_states)
+        ok = outcome.ok and error is None and result is not None
+        self.wizard.exit_code = 0 if ok else 1
+        lines = ["[$success]All nodes done.[/]" if ok else
+                 f"[$error]Apply failed[/]{': ' + error if error else ''}"]
+        if outcome.failed:
+            lines.append(f"Failed: {', '.join(outcome.failed)}")
+        if outcome.kubeconfig:
+            lines.append(f"kubeconfig: {outcome.kubeconfig}  (kubectl --kubeconfig {outcome.kubeconfig} get nodes)")
+        if outcome.journal:
+            lines.append(f"journal: {outcome.journal}")
+        self.query_one("#summary", Static).update("\n".join(lines))
+        self.log_line(f"apply finished: {'ok' if ok else 'failed'}{' — ' + error if error else ''}")
+        self.query_one("#retry").display = bool(outcome.failed)
+        self.query_one("#back", Button).disabled = False
+        self.failed_nodes = outcome.failed
+
+    # --- prompts the engine asks from its thread -----------------------------------
+
+    def _ask(self, make_dialog: Callable[[], Screen], default):
+        """Show a modal from the worker thread and wait for the person's answer."""
+        answered = threading.Event()
+        box = {"value": default}
+
+        def done(value) -> None:
+            box["value"] = value
+            answered.set()
+        self.app.call_from_thread(self.app.push_screen, make_dialog(), done)
+        worker = get_current_worker()
+        while not answered.wait(0.2):
+            if worker.is_cancelled:
+                return default
+        return box["value"]
+
+    def ask_host_key(self, unknown) -> bool:
+        return bool(self._ask(lambda: HostKeyDialog(getattr(unknown, "node", "?"), host_key_fingerprint(unknown)),
+                              False))
+
+    def ask_sudo_password(self, prompt: str):
+        return self._ask(lambda: SudoPasswordDialog(prompt), None)
+
+    # --- buttons -------------------------------------------------------------------
+
+    @on(Button.Pressed, "#retry")
+    def _retry(self) -> None:
+        if not self.running and self.failed_nodes:
+            self.start(list(self.failed_nodes))
+
+    def action_next(self) -> None:
+        if self.running:
+            self.notify("Apply is still running.", severity="warning")
+            return
+        self.app.exit(self.wizard.exit_code)
+
+    def action_back(self) -> None:
+        if self.running:
+            self.notify("Apply is still running: wait for it to finish.", severity="warning")
+            return
+        self.wizard.goto_step("review", force=True)
