@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from rich.console import Console
 from rich.live import Live
@@ -64,13 +65,26 @@ def run_replay(answers: Answers, args) -> int:
         if input("Apply this plan? [y/N] ").strip().lower() not in ("y", "yes"):
             print("nothing was changed")
             return 0
+    result = run_with_progress(answers, options, console)
+    return 0 if result.ok else 1
+
+
+def run_with_progress(answers: Answers, options: ApplyOptions, console: Console | None = None,
+                      run: Callable[..., ApplyResult] | None = None) -> ApplyResult:
+    """`run(answers, options, on_event)` with replay's progress, Ctrl-C handling and summary.
+
+    Day-2 commands (k3swiz/cli_day2.py) pass their own runner, so every command shows the same
+    live table or plain lines and ends with the same summary.
+    """
+    console = console or Console(stderr=False)
+    run = run or apply_plan  # looked up now, so tests may still patch replay.apply_plan
     with _interrupts(options.stop):
         if console.is_terminal:
-            result = _run_live(answers, options, console)
+            result = _run_live(answers, options, console, run)
         else:
-            result = apply_plan(answers, options, _plain_printer(answers))
+            result = run(answers, options, _plain_printer(answers))
     _print_summary(result, console)
-    return 0 if result.ok else 1
+    return result
 
 
 class _interrupts:
@@ -110,7 +124,8 @@ def _plain_printer(answers: Answers):
     return printer
 
 
-def _run_live(answers: Answers, options: ApplyOptions, console: Console) -> ApplyResult:
+def _run_live(answers: Answers, options: ApplyOptions, console: Console,
+              run: Callable[..., ApplyResult] = apply_plan) -> ApplyResult:
     rows: dict[str, Event] = {}
     lock = threading.Lock()
 
@@ -133,7 +148,7 @@ def _run_live(answers: Answers, options: ApplyOptions, console: Console) -> Appl
             rows[event.node] = event
 
     with Live(table(), console=console, refresh_per_second=8, get_renderable=table):
-        return apply_plan(answers, options, on_event)
+        return run(answers, options, on_event)
 
 
 def _print_summary(result: ApplyResult, console: Console) -> None:
