@@ -89,7 +89,10 @@ def convert(tp: Any, value: Any, path: str, report: Report, f: dataclasses.Field
                        "write it as a YAML list: [a, b]")
             return _default(f)
         item_tp = get_args(inner)[0]
-        return [convert(item_tp, item, f"{path}[{i}]", report) for i, item in enumerate(value)]
+        items = [convert(item_tp, item, f"{path}[{i}]", report) for i, item in enumerate(value)]
+        # A wrong item is reported above and left out, so later checks never meet a None
+        # where the model promises e.g. a str (a label `{a: b}` used to crash validation).
+        return [item for item in items if item is not None]
     if inner is dict or origin is dict:
         if not isinstance(value, dict):
             report.add(path, f"must be a mapping, not {_describe(value)}", "write it as key: value lines")
