@@ -8,7 +8,10 @@ tokens, Traefik values, extras, install files. The wizard calls the same
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from urllib.parse import urlparse
 
 from .answers import Answers, Loaded
@@ -36,6 +39,7 @@ KEY_FEATURES = {
     "write-kubeconfig-name": "write-kubeconfig-name", "embedded-registry": "embedded-registry",
     "helm-controller-arg": "helm-controller-arg",
 }
+MAX_TOKEN_FILE = 64 * 1024  # a full token is ~110 bytes; anything this big is the wrong file
 CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$|^@(yearly|annually|monthly|weekly|daily|hourly)$")
 CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 
@@ -56,7 +60,8 @@ def validate_answers(answers: Answers, catalog: Catalog | None = None) -> Report
     check_roles(answers, report)
     check_network(answers, version, catalog, report)
     check_datastore(answers, version, catalog, report)
-    check_token(answers, report)
+    if check_token_file(answers, report):
+        check_token(answers, report)
     check_traefik(answers, version, catalog, report)
     check_extras(answers, version, catalog, report)
     check_install(answers, report)
@@ -222,8 +227,49 @@ def check_install(answers: Answers, report: Report) -> None:
     files.append(("ssh.identity-file", answers.ssh.identity_file))
     files += [(f"nodes[{i}].ssh.identity-file", n.ssh.identity_file) for i, n in enumerate(answers.nodes) if n.ssh]
     for path, value in files:
-        if value and not answers.local_path(value).is_file():
-            report.add(path, f"{value}: no such file", "check the path (relative paths start at the answers file)")
+        problem = local_file_problem(answers, value) if value else None
+        if problem:
+            report.add(path, f"{value}: {problem}", "check the path (relative paths start at the answers file)")
+
+
+def local_file_problem(answers: Answers, value: str, *, missing_ok: bool = False) -> str | None:
+    """Why a local path from the answers is not a readable regular file, or None.
+
+    Never raises: pathlib's is_file()/exists() do raise for a name that is too long,
+    and a directory or a device (e.g. /dev/zero as the token file) must be refused
+    before anything reads it.
+    """
+    try:
+        info = os.stat(answers.local_path(value))
+    except FileNotFoundError:
+        return None if missing_ok else "no such file"
+    except ValueError:
+        return "the path contains a NUL byte"
+    except OSError as exc:
+        if exc.errno == errno.ENOTDIR:
+            return "a folder in the path is a file"
+        return f"cannot use it ({exc.strerror or exc})"
+    if stat.S_ISDIR(info.st_mode):
+        return "is a directory, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file (a device, pipe or socket)"
+    return None
+
+
+def check_token_file(answers: Answers, report: Report) -> bool:
+    """A token file must be a small regular file (or missing: then it is created); False: stop there."""
+    ref = answers.cluster.token
+    if not ref.file:
+        return True
+    problem = local_file_problem(answers, ref.file, missing_ok=True)
+    path = answers.local_path(ref.file)
+    if problem is None and path.exists() and path.stat().st_size > MAX_TOKEN_FILE:
+        problem = f"is larger than {MAX_TOKEN_FILE // 1024} KiB: not a token file"
+    if problem:
+        report.add("cluster.token.file", f"{ref.file}: {problem}",
+                   "give the path of the file holding the token (created 0600 when missing)")
+        return False
+    return True
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
