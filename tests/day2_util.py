@@ -1,0 +1,40 @@
+"""Running day-2 commands as a user does (a subprocess, no terminal) against lab nodes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def k3swiz(folder: Path, *args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`k3swiz ARGS` in `folder`, stdin not a terminal, state (journals) under folder/state."""
+    environment = {**os.environ, "XDG_STATE_HOME": str(folder / "state"), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "k3swiz.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=folder, env=environment, stdin=subprocess.DEVNULL, timeout=timeout)
+
+
+def out(result: subprocess.CompletedProcess) -> str:
+    return result.stdout + result.stderr
+
+
+def edit(path: Path, change) -> None:
+    doc = yaml.safe_load(path.read_text())
+    change(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def call_times(node, prog: str, first_arg: str) -> list[float]:
+    return [c["time"] for c in node.calls() if c["prog"] == prog and c["argv"][:1] == [first_arg]]
+
+
+def files_under(node, remote: str) -> list[str]:
+    """Every file below a host-visible folder of the node, as remote paths."""
+    base = node.host_path(remote)
+    return sorted(remote.rstrip("/") + "/" + str(p.relative_to(base)) for p in base.rglob("*")
+                  if p.is_file() or p.is_symlink())
