@@ -44,9 +44,8 @@ class FanoutRow:
     k3swiz: float
     floor: float
     serial: float | None
-    fixed: float | None
     path: CriticalPath
-    fixed_path: CriticalPath | None
+    fixed: dict[str, tuple[float, CriticalPath]]   # fix set -> (seconds, critical path)
 
     @property
     def speedup(self) -> float | None:
@@ -69,15 +68,15 @@ def measure(count: int, args) -> FanoutRow:
             _pad_images(folder, args.images_mib)
         seconds, path = timed_replay(answers, folder, nodes, count)
         floor = lab_floor(answers, nodes)
-        fixed = fixed_path = serial = None
-        if args.fix:
+        fixed, serial = {}, None
+        for fixes in args.fix or []:
             reset_nodes(nodes)
-            fixed, fixed_path = timed_replay(answers, folder, nodes, count, fixed_runner(args.fix))
+            fixed[fixes] = timed_replay(answers, folder, nodes, count, fixed_runner(fixes))
         if count <= args.serial_max:
             reset_nodes(nodes)
             serial, _ = timed_replay(answers, folder, nodes, 1)
     ideal = (SERVERS + 1) * args.install_seconds
-    return FanoutRow(count, ideal, seconds, floor, serial, fixed, path, fixed_path)
+    return FanoutRow(count, ideal, seconds, floor, serial, path, fixed)
 
 
 def _pad_images(folder: Path, mib: int) -> None:
@@ -90,20 +89,20 @@ def _pad_images(folder: Path, mib: int) -> None:
 
 
 def report(rows: list[FanoutRow], args) -> None:
-    fixed = any(r.fixed for r in rows)
+    fix_sets = args.fix or []
     title = f"Fan-out: k3swiz replay, 3 servers + (N-3) agents, stand-in install T = {args.install_seconds:g} s"
     if args.images_mib:
         title += f", images archive {args.images_mib} MiB"
     headers = ["N", "ideal s", "lab floor s", "k3swiz s", "x ideal", "x floor", "serial s", "serial/k3swiz"]
-    headers += [f"fixed s ({args.fix})", "fixed x ideal"] if fixed else []
+    headers += [f"+{fixes} s" for fixes in fix_sets]
     table = []
     for r in rows:
         line = [r.nodes, r.ideal, r.floor, r.k3swiz, r.k3swiz / r.ideal, r.k3swiz / r.floor,
                 r.serial or "-", r.speedup or "-"]
-        table.append(line + ([r.fixed, r.fixed / r.ideal] if fixed else []))
+        table.append(line + [f"{r.fixed[f][0]:.2f} ({r.fixed[f][0] / r.k3swiz:.2f}x)" for f in fix_sets])
     print_table(title, headers, table)
     paths = [[r.nodes, "k3swiz", *r.path.row()] for r in rows]
-    paths += [[r.nodes, "fixed", *r.fixed_path.row()] for r in rows if r.fixed_path]
+    paths += [[r.nodes, f"+{f}", *r.fixed[f][1].row()] for r in rows for f in fix_sets]
     print_table("Critical path of the first apply (s), from the journal", ["N", "run", *HEADERS], paths)
     at50 = next((r for r in rows if r.nodes == 50), None)
     if at50:
@@ -148,10 +147,15 @@ def main() -> None:
     parser.add_argument("--serial-max", type=int, default=50, help="run the serial comparison only up to this N")
     parser.add_argument("--install-seconds", type=float, default=1.0, help="stand-in install + start time T")
     parser.add_argument("--images-mib", type=int, default=0, help="pad the airgap images archive to weigh this much")
-    parser.add_argument("--fix", choices=sorted(FIXES), help="also measure a first apply with this fix patched in")
+    parser.add_argument("--fix", metavar="FIX[,FIX]", action="append",
+                        help=f"also measure a first apply with fixes patched in (repeatable, one run each): "
+                        f"{', '.join(sorted(FIXES))} (see fixes.py)")
     parser.add_argument("--plot", nargs="?", const="fanout.png", metavar="PNG", help="write a chart (default fanout.png)")
     args = parser.parse_args()
     counts = [int(n) for n in args.nodes.split(",")]
+    unknown = {f for fixes in args.fix or [] for f in fixes.split(",")} - set(FIXES)
+    if unknown:
+        parser.error(f"unknown fix {', '.join(sorted(unknown))}; known: {', '.join(sorted(FIXES))}")
     if min(counts) <= SERVERS:
         parser.error(f"each N must be more than {SERVERS} (3 servers + at least one agent)")
     rows = []

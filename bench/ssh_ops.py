@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import bench_lab, print_table, replay, require_ok, write_answers  # noqa: E402
+from fixes import FIXES, fixed_runner  # noqa: E402
 
 SERVERS = 3
 WATCHED = ("/etc/rancher/k3s/config.yaml", "/etc/rancher/k3s/cluster-token", "/usr/local/bin/k3s")
@@ -66,14 +67,15 @@ def one_run(label: str, user: str, answers, folder, nodes, extra) -> RunFigures:
     return RunFigures(user, label, run.seconds, stats, restarts, rewritten, probes)
 
 
-def measure_user(user: str, install_seconds: float) -> list[RunFigures]:
+def measure_user(user: str, install_seconds: float, fix: str | None = None) -> list[RunFigures]:
     with bench_lab(SERVERS + 2, install_seconds) as (lab, nodes, folder):
         answers = write_answers(lab, nodes, folder, servers=SERVERS, user=user)
-        extra = {}
+        extra = {"runner": fixed_runner(fix)} if fix else {}
         if lab.users.get(user):  # this user's sudo wants a password: hand it over as the CLI expects
-            extra = {"extra_env": {PASSWORD_VAR: lab.users[user]}, "extra_args": ["--sudo-password-env", PASSWORD_VAR]}
-        first = one_run("first", user, answers, folder, nodes, extra)
-        rerun = one_run("rerun", user, answers, folder, nodes, extra)
+            extra |= {"extra_env": {PASSWORD_VAR: lab.users[user]}, "extra_args": ["--sudo-password-env", PASSWORD_VAR]}
+        label = user + (" +fix" if fix else "")
+        first = one_run("first", label, answers, folder, nodes, extra)
+        rerun = one_run("rerun", label, answers, folder, nodes, extra)
     return [first, rerun]
 
 
@@ -127,11 +129,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", default="root,deploy,sudoer", help="login users to measure (lab users)")
     parser.add_argument("--install-seconds", type=float, default=1.0, help="stand-in install + start time T")
+    parser.add_argument("--fix", metavar="FIX[,FIX]", help=f"also measure with fixes patched in: "
+                        f"{', '.join(sorted(FIXES))} (see fixes.py)")
     args = parser.parse_args()
+    unknown = set(args.fix.split(",")) - set(FIXES) if args.fix else set()
+    if unknown:
+        parser.error(f"unknown fix {', '.join(sorted(unknown))}; known: {', '.join(sorted(FIXES))}")
     figures = []
     for user in args.users.split(","):
         print(f"user {user} ...", file=sys.stderr, flush=True)
         figures += measure_user(user, args.install_seconds)
+        if args.fix:
+            figures += measure_user(user, args.install_seconds, args.fix)
     report(figures)
 
 

@@ -2,7 +2,7 @@
 
 The apply runs in waves: connect + probe of every node, then each server alone,
 then the agents together. So the critical path is the probe phase, plus every
-server's steps one after another, plus the slowest agent's steps. The split is
+server's steps one after another, plus the steps of the agent that finished last. The split is
 by step kind; `rest` is what no step accounts for (process start-up before the
 first event, threads handing over between waves, summary and exit).
 """
@@ -62,16 +62,15 @@ def critical_path(events: list[dict], started: float, wall: float, servers: set[
     first = events[0]["time"]
     probed = [e["time"] for e in events if e["phase"] in ("facts", "connect") and e["state"] != "running"]
     spent = durations(events)
-    steps = {}
-    for kind in KINDS:
-        on_servers = sum(spent[n].get(kind, 0.0) for n in spent if n in servers)
-        on_agents = max((spent[n].get(kind, 0.0) for n in spent if n not in servers), default=0.0)
-        steps[kind] = on_servers + on_agents
+    last_agent = _last_to_finish([e for e in events if e["node"] and e["node"] not in servers])
+    on_path = [n for n in spent if n in servers or n == last_agent]
+    steps = {kind: sum(spent[n].get(kind, 0.0) for n in on_path) for kind in KINDS}
     startup = first - started
     connect = max(probed, default=first) - first
     return CriticalPath(startup, connect, steps, wall - startup - connect - sum(steps.values()))
 
 
-def commands_per_node(summary: dict) -> dict[str, dict]:
-    """node -> its transport statistics (connections, commands, bytes, files_written)."""
-    return {name: outcome.get("stats", {}) for name, outcome in summary.get("nodes", {}).items()}
+def _last_to_finish(events: list[dict]) -> str | None:
+    """The agent whose last event came last: its steps are the agent wave's share of the path."""
+    return max(events, key=lambda e: e["time"])["node"] if events else None
+
