@@ -46,11 +46,15 @@ class StepBar(Static):
     def __init__(self, id: str | None = None) -> None:
         super().__init__("", id=id)
         self._shown: tuple[str, dict[str, str], int] | None = None
+        self._markup = ""
 
     def show(self, current: str, marks: dict[str, str], reached: int) -> None:
         self._shown = (current, marks, reached)
         compact = 0 < self.size.width < self.COMPACT_BELOW
-        self.update(Content.from_markup(step_bar_markup(current, marks, reached, compact)))
+        markup = step_bar_markup(current, marks, reached, compact)
+        if markup != self._markup:  # every keystroke revalidates: repaint only on a change
+            self._markup = markup
+            self.update(Content.from_markup(markup))
 
     def on_resize(self) -> None:
         if self._shown:
@@ -75,6 +79,7 @@ class FieldMessage(Static):
         super().__init__("", id=id, classes="field-message")
         self.paths = paths
         self.display = False
+        self._markup = ""
 
     def claims(self, problem: Problem) -> bool:
         return any(matches(prefix, problem.path) for prefix in self.paths)
@@ -82,8 +87,11 @@ class FieldMessage(Static):
     def show(self, problems: list[Problem], local: list[str] = ()) -> None:
         lines = [f"[$error]✗[/] {escape(text)}" for text in local]
         lines += [problem_markup(p) for p in problems if self.claims(p)]
-        self.update(Content.from_markup("\n".join(lines)))
-        self.display = bool(lines)
+        markup = "\n".join(lines)
+        if markup != self._markup:  # every keystroke revalidates: repaint only on a change
+            self._markup = markup
+            self.update(Content.from_markup(markup))
+            self.display = bool(lines)
 
 
 class Field(Vertical):

@@ -81,7 +81,13 @@ class WizardState:
 
     def revalidate(self) -> Report:
         from k3swiz.validate import validate_answers  # the catalog loads on first use
-        self.report = validate_answers(self.answers)
+        try:
+            self.report = validate_answers(self.answers)
+        except Exception as exc:  # noqa: BLE001 - a half-typed value must not end the wizard
+            # (e.g. a token file path typed so far is "/", a folder the core tries to read)
+            self.report = Report()
+            self.report.add("", f"these answers could not be checked: {type(exc).__name__}: {exc}",
+                            "finish typing the value; if this stays, report it")
         return self.report
 
     def problems_of(self, step: str) -> list[Problem]:
@@ -125,6 +131,17 @@ class WizardState:
         return self.save_path or Path(f"{self.answers.cluster.name or 'k3s'}.k3swiz.yaml")
 
 
+def traefik_style(answers: Answers) -> tuple[str, str] | None:
+    """(chart generation, redirect key) of the version the answers choose, from the catalog."""
+    from k3swiz.catalog import load_catalog
+    from k3swiz.validate import chosen_version
+    catalog = load_catalog()
+    version = chosen_version(answers, catalog)
+    if version is None:
+        return None
+    return catalog.traefik_generation(version), catalog.traefik_redirect_key(version)
+
+
 def state_from_file(path: Path | None) -> tuple[WizardState, str, list[str]]:
     """(state, step to open on, notices) for `k3swiz [--answers FILE]`.
 
@@ -137,6 +154,9 @@ def state_from_file(path: Path | None) -> tuple[WizardState, str, list[str]]:
     loaded = load_answers(path)
     state = WizardState(loaded.answers, save_path=Path(path), saved_text=to_yaml(loaded.answers))
     state.revalidate()
+    # The Traefik step reads the file's values in the key style of the file's version,
+    # even if the version is changed before that step is first shown.
+    state.ui["traefik_style"] = traefik_style(loaded.answers)
     open_step = state.first_open_step(set(loaded.source.lines))
     state.reached = STEPS.index(open_step)
     notices = [p.format() for p in loaded.problems()]

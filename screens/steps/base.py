@@ -45,6 +45,9 @@ class StepScreen(Screen):
     def __init__(self) -> None:
         super().__init__(id=f"step-{self.STEP}")
         self.local_errors: dict[str, str] = {}   # key path -> why the typed text is not a value
+        self._problems_markup: str | None = None
+        self.form_ready = False   # widgets composed and filled: problems can be shown
+        self.times_shown = 0      # screen resumes handled (tests wait on it)
 
     @property
     def wizard(self) -> "WizardApp":
@@ -91,6 +94,7 @@ class StepScreen(Screen):
 
     def on_mount(self) -> None:
         self.reload()
+        self.form_ready = True
 
     def reload(self) -> None:
         """Fill the widgets without their change events echoing back into the answers."""
@@ -101,6 +105,7 @@ class StepScreen(Screen):
         self.state.reach(self.STEP)
         self.refresh_gates()
         self.show_problems(self.state.report)
+        self.times_shown += 1
 
     # --- changes and validation ----------------------------------------------------
 
@@ -123,6 +128,8 @@ class StepScreen(Screen):
         self.wizard.revalidate()
 
     def show_problems(self, report: Report) -> None:
+        if not self.form_ready:
+            return
         self.query_one(StepBar).show(self.STEP, self.state.marks(), self.state.reached)
         messages = list(self.query(FieldMessage))
         for message in messages:
@@ -133,9 +140,12 @@ class StepScreen(Screen):
         lines = [problem_markup(p, with_path=True) for p in unclaimed]
         lines += [f"[$error]✗[/] {escape(text)}" for path, text in self.local_errors.items()
                   if not any(m.claims(_as_problem(path)) for m in messages)]
-        box = self.query_one("#step-problems", Static)
-        box.update(Content.from_markup("\n".join(lines[:6])))
-        box.display = bool(lines)
+        markup = "\n".join(lines[:6])
+        if markup != self._problems_markup:
+            self._problems_markup = markup
+            box = self.query_one("#step-problems", Static)
+            box.update(Content.from_markup(markup))
+            box.display = bool(lines)
         if not self.blocking_errors():
             self.query_one("#refusal", Static).update("")
 

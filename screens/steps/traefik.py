@@ -13,12 +13,12 @@ from textual.widgets import Checkbox, Input, Label, Select, Static, Switch, Text
 from k3swiz.assets import asset_path
 from k3swiz.catalog import load_catalog
 from k3swiz.render import TRAEFIK_CONFIG, traefik_manifest
-from k3swiz.validate import chosen_version
 
 from .. import traefik_form as form
 from ..code_view import CodeView
 from ..form_values import dump_mapping, join_list, parse_mapping, split_list
 from ..widgets import Field, FieldMessage, OnOff, Tick
+from ..wizard_state import traefik_style
 from .base import StepScreen
 
 FALLBACK_STYLE = ("v3", "ports.web.redirections.entryPoint.to")
@@ -69,17 +69,14 @@ class TraefikStep(StepScreen):
     # --- the chart style of the chosen version -------------------------------------
 
     def current_style(self) -> tuple[str, str]:
-        catalog = load_catalog()
-        version = chosen_version(self.state.answers, catalog)
-        if version is None:
-            return self.style
-        return catalog.traefik_generation(version), catalog.traefik_redirect_key(version)
+        return traefik_style(self.state.answers) or self.style
 
     # --- answers <-> widgets -------------------------------------------------------
 
     def load_form(self) -> None:
         traefik = self.state.answers.cluster.traefik
-        self.style = self.current_style()
+        # The values were written for the version chosen then (which may have changed since).
+        self.style = self.state.ui.get("traefik_style") or self.current_style()
         settings, rest = form.split_values(traefik.values, *self.style)
         self.query_one("#enabled", Switch).value = traefik.enabled
         self.query_one("#redirect", Checkbox).value = settings.redirect_https
@@ -119,6 +116,7 @@ class TraefikStep(StepScreen):
         if other is None:   # not YAML yet: keep the last values, Next is refused meanwhile
             return
         self.style = self.current_style()
+        self.state.ui["traefik_style"] = self.style
         traefik.values = form.build_values(self.settings(), other, *self.style) if traefik.enabled else other
 
     def refresh_gates(self) -> None:
