@@ -15,6 +15,7 @@ LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 # k3s (the kubelet) refuses these label prefixes at registration.
 RESERVED_LABEL_DOMAINS = ("kubernetes.io", "k8s.io")
+MAX_CONNECT_TIMEOUT = 3600
 ALLOWED_RESERVED = ("node-restriction.kubernetes.io/", "node.kubernetes.io/")
 
 
@@ -52,6 +53,7 @@ def check_nodes(answers: Answers, report: Report) -> None:
         if node.ssh:
             _check_port(node.ssh.port, f"{path}.ssh.port", report)
     _check_port(answers.ssh.port, "ssh.port", report)
+    _check_timeout(answers.ssh.connect_timeout, "ssh.connect-timeout", report)
 
 
 def check_roles(answers: Answers, report: Report) -> None:
@@ -88,6 +90,14 @@ def _ssh_port(answers: Answers, node) -> int:
 def _check_port(port: int | None, path: str, report: Report) -> None:
     if port is not None and not 1 <= port <= 65535:
         report.add(path, f"port {port} is out of range", "1-65535")
+
+
+def _check_timeout(seconds: float, path: str, report: Report) -> None:
+    # 0, negative, NaN or infinite seconds cannot bound a connect: every node would time out at
+    # once, or a frozen one would hold the run forever (and sockets refuse an infinite timeout).
+    if not 0 < seconds <= MAX_CONNECT_TIMEOUT:
+        report.add(path, f"{seconds:g} seconds cannot bound a connection attempt",
+                   f"use a number of seconds above 0 and at most {MAX_CONNECT_TIMEOUT}, e.g. 10")
 
 
 def _check_label(label: str, path: str, report: Report) -> None:
