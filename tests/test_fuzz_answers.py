@@ -25,6 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from k3swiz import cli
+from k3swiz.answers import load_answers
+from k3swiz.connect import target_for
+from k3swiz.plan import build_plan
 
 CI_EXAMPLES = 2000
 # Values that have broken parsers before: paths that are not plain files, odd numbers, shell text.
@@ -63,26 +66,47 @@ VERSION = st.one_of(st.builds(lambda a, b, c, d: f"v{a}.{b}.{c}+k3s{d}", st.inte
 ADDRESS = st.one_of(st.ip_addresses().map(str), TEXT)
 
 
+def mostly(valid, junk=JUNK):
+    """Nine times in ten a valid value, else junk: documents fail for few reasons at once."""
+    return st.integers(0, 9).flatmap(lambda n: junk if n == 5 else valid)  # hypothesis favours 0 and 9
+
+
+GOOD_VERSION = st.sampled_from(["v1.33.6+k3s1", "v1.21.0+k3s1", "v1.23.7+k3s1", "v1.36.3+k3s1"])
+
+
 @st.composite
 def base_doc(draw) -> dict:
     """A plausible answers document: mostly valid, with random versions, CIDRs and addresses."""
-    nodes = [{"name": draw(st.sampled_from(["cp1", "cp2", "w1", "w-2", "Bad_Name"])) + str(i),
-              "address": draw(ADDRESS), "role": draw(st.sampled_from(["server", "agent"])),
-              **({"labels": draw(st.lists(TEXT, max_size=2))} if draw(st.booleans()) else {}),
-              **({"taints": draw(st.lists(TEXT, max_size=2))} if draw(st.booleans()) else {})}
-             for i in range(draw(st.integers(0, 5)))]
-    release = {"version": draw(VERSION)} if draw(st.booleans()) else {"channel": draw(TEXT)}
-    token = draw(st.sampled_from([{"file": draw(TEXT)}, {"env": draw(TEXT)}, {"value": draw(TEXT)}, {}]))
+    roles = [draw(mostly(st.just("server")))] + draw(st.lists(mostly(st.sampled_from(["agent", "server"])),
+                                                              max_size=4))
+    nodes = [{"name": draw(mostly(st.sampled_from(["cp", "w", "node-"]).map(lambda s, i=i: f"{s}{i}"))),
+              "address": draw(mostly(st.sampled_from(["192.168.1.", "10.9.0."]).map(lambda s, i=i: f"{s}{i + 1}"),
+                                     ADDRESS)), "role": role,
+              **({"labels": draw(st.lists(mostly(st.just("disk=ssd"), TEXT), max_size=2))} if draw(st.booleans()) else {}),
+              **({"taints": draw(st.lists(mostly(st.just("gpu=yes:NoSchedule"), TEXT), max_size=2))}
+                 if draw(st.booleans()) else {})}
+             for i, role in enumerate(roles)]
+    release = draw(mostly(st.one_of(GOOD_VERSION.map(lambda v: {"version": v}),
+                                    st.sampled_from(["stable", "latest", "v1.33"]).map(lambda c: {"channel": c})),
+                          st.one_of(VERSION.map(lambda v: {"version": v}), TEXT.map(lambda c: {"channel": c}))))
+    token = draw(mostly(st.just({"file": "./f.token"}), st.sampled_from([{"file": draw(TEXT)}, {"env": draw(TEXT)},
+                                                                         {"value": draw(TEXT)}, {}])))
+    dual = draw(st.booleans())
+    cidrs = (["10.42.0.0/16", "2001:db8:42::/56"], ["10.43.0.0/16", "2001:db8:43::/112"]) if dual \
+        else (["10.42.0.0/16"], ["10.43.0.0/16"])
     return {
-        "apiVersion": draw(st.sampled_from(["k3swiz/v1", "k3swiz/v1", "k3swiz/v2", ""])),
-        "cluster": {"name": draw(TEXT), "mode": draw(st.sampled_from(["init", "join"])), "k3s": release,
-                    "token": token, "network": {"dual-stack": draw(st.booleans()),
-                                                "cluster-cidr": draw(st.lists(CIDR, max_size=3)),
-                                                "service-cidr": draw(st.lists(CIDR, max_size=3))},
-                    "tls-san": draw(st.lists(ADDRESS, max_size=2)),
-                    "server-config": draw(st.dictionaries(TEXT, JUNK, max_size=2))},
-        "install": {"method": draw(st.sampled_from(["script", "airgap", "apk", "other"]))},
-        "ssh": {"port": draw(NUMBER), "connect-timeout": draw(NUMBER)},
+        "apiVersion": draw(mostly(st.just("k3swiz/v1"), st.sampled_from(["k3swiz/v2", ""]))),
+        "cluster": {"name": draw(mostly(st.just("fuzz"), TEXT)), "mode": draw(mostly(st.just("init"))),
+                    "k3s": release, "token": token,
+                    "network": {"dual-stack": dual,
+                                "cluster-cidr": draw(mostly(st.just(cidrs[0]), st.lists(CIDR, max_size=3))),
+                                "service-cidr": draw(mostly(st.just(cidrs[1]), st.lists(CIDR, max_size=3)))},
+                    "tls-san": draw(st.lists(mostly(st.ip_addresses().map(str), ADDRESS), max_size=2)),
+                    "server-config": draw(mostly(st.just({"kubelet-arg": ["max-pods=200"]}),
+                                                 st.dictionaries(TEXT, JUNK, max_size=2)))},
+        "install": {"method": draw(mostly(st.sampled_from(["script", "apk"]), st.sampled_from(["airgap", "x"])))},
+        "ssh": {"port": draw(mostly(st.sampled_from([22, 2222]), NUMBER)),
+                "connect-timeout": draw(mostly(st.sampled_from([5, 0.5, 30]), NUMBER))},
         "nodes": nodes,
     }
 
@@ -99,7 +123,7 @@ def _containers(value, out: list) -> list:
 def answers_docs(draw) -> object:
     """A base document after 0-5 random mutations (delete, replace, add a key, nest deeply)."""
     doc = draw(base_doc())
-    for _ in range(draw(st.integers(0, 5))):
+    for _ in range(draw(st.sampled_from([0, 0, 1, 1, 2, 3, 5]))):
         places = _containers(doc, [])
         place = draw(st.sampled_from(places))
         keys = list(place.keys()) if isinstance(place, dict) else list(range(len(place)))
@@ -160,10 +184,23 @@ def check_verdict(rc: int, out: str, err: str, path: Path) -> None:
         assert "ok (" in out
 
 
+def check_usable(path: Path) -> None:
+    """What validate accepts, the rest of k3swiz can use: a plan, and an SSH target per node."""
+    answers = load_answers(path).answers
+    plan = build_plan(answers)
+    assert {np.node.name for np in plan.node_plans()} == {n.name for n in answers.nodes}
+    for node in answers.nodes:
+        target = target_for(answers, node, ssh_config_path=path.parent / "no-ssh-config")
+        assert 0 < target.connect_timeout < float("inf") and 1 <= target.port <= 65535
+
+
 def fuzz_validate(workdir: Path, doc: object) -> None:
     path = workdir / "answers.yaml"
     path.write_bytes(dump(doc))
-    check_verdict(*validate_in_process(path), path)
+    rc, out, err = validate_in_process(path)
+    check_verdict(rc, out, err, path)
+    if rc == 0:
+        check_usable(path)
     assert not (workdir / "state").exists() or not list((workdir / "state").rglob("crash-*"))
 
 
@@ -211,6 +248,10 @@ def with_changes(**changes) -> dict:
     ({"nodes.0.labels": [{"a": "b"}, None, "disk=ssd"]}, "nodes[0].labels[0]: must be text, not a mapping"),
     ({"nodes.0.taints": [None]}, "nodes[0].taints[0]: needs a value"),
     ({"cluster.tls-san": [["nested"]]}, "cluster.tls-san[0]: must be text, not a list"),
+    ({"ssh": {"connect-timeout": 0}}, "ssh.connect-timeout: 0 seconds cannot bound"),
+    ({"ssh": {"connect-timeout": -3}}, "ssh.connect-timeout: -3 seconds"),
+    ({"ssh": {"connect-timeout": float("inf")}}, "ssh.connect-timeout: inf seconds"),
+    ({"ssh": {"connect-timeout": float("nan")}}, "ssh.connect-timeout: nan seconds"),
 ])
 def test_found_by_fuzzing_is_reported_not_crashed(workdir, change, expected):
     path = workdir / "found.yaml"
