@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import cli_etcd
 from . import day2_console as console
 from .problems import InputError, Problem
 
@@ -22,6 +23,7 @@ def register(command) -> dict:
     p.add_argument("--only", action="append", metavar="NODE", default=[], help="only this node (repeatable)")
     console.add_run_options(p, typed=True)
     handlers["reset"] = cmd_reset
+    handlers.update(cli_etcd.register(command))
     return handlers
 
 

@@ -34,7 +34,7 @@ TAIL_LINES = 12
 class Task(Run):
     """A script step of a day-2 plan."""
     on: str | None = None      # run over this node's connection (e.g. kubectl on a server)
-    keep: bool = False         # keep its stdout for the command's report
+    keep: bool = False         # keep its output for the command's report
     changing: bool = True      # counts as a change in the summary
 
 
@@ -166,8 +166,8 @@ class Runner:
         if not result.ok:
             text = (result.stderr.strip() or result.stdout.strip()).splitlines()[-TAIL_LINES:]
             raise StepFailed(f"{step.title} failed (exit {result.rc}):\n" + "\n".join(text))
-        if step.keep:
-            self.outputs[name].append(result.stdout)
+        if step.keep:   # k3s logs (e.g. "Snapshot ... saved.") go to stderr
+            self.outputs[name].append(result.stdout + result.stderr)
         return f"{result.elapsed:.1f}s"
 
     # -- bookkeeping ---------------------------------------------------------------------------

@@ -45,7 +45,21 @@ def start(role: str, conf: dict, version: str) -> str:
     else:
         cluster_id = _join(role, conf, token, name)
     _register(cluster_id, name, ip, role, conf, version)
+    if role == "server":
+        _etcd_started(conf, cluster_id)
     return f"k3s {role} {name} ({ip}) is running in cluster {cluster_id[:12]}"
+
+
+def _etcd_started(conf: dict, cluster_id: str) -> None:
+    """This server's etcd member is of the cluster's current epoch; a normal start clears the
+    flag an earlier cluster-reset left (standin_etcd)."""
+    import standin_etcd  # imports this module: load it only when needed
+    record = json.loads(lib.read_text(f"{lib.SHARED}/clusters/{cluster_id}.json") or "{}")
+    if record.get("datastore") == "etcd":
+        standin_etcd.record_member(conf, record)
+    server_db = f"{conf.get('data-dir') or DATA_DIR}/server/db"
+    if os.path.exists(f"{server_db}/reset-flag"):
+        os.unlink(f"{server_db}/reset-flag")
 
 
 def _token(conf: dict) -> str | None:
@@ -90,7 +104,7 @@ def _init_cluster(conf: dict, token: str | None) -> str:
     password = password or secrets.token_hex(16)  # k3s generates one when none is given
     ca_pem = lib.read_text(f"{server_dir}/tls/server-ca.crt") or _fake_ca_pem()
     cluster_id = sha256(password)
-    cluster = {"id": cluster_id, "ca_hash": sha256(ca_pem), "ca_pem": ca_pem,
+    cluster = {"id": cluster_id, "ca_hash": sha256(ca_pem), "ca_pem": ca_pem, "epoch": 0,
                "datastore": "etcd" if truthy(conf.get("cluster-init")) else "sqlite",
                "critical": _critical(conf), "members": []}
     agent_password = _agent_password(conf)
@@ -100,6 +114,7 @@ def _init_cluster(conf: dict, token: str | None) -> str:
         old = json.loads(lib.read_text(path) or "{}")
         if old.get("ca_hash") == cluster["ca_hash"]:
             cluster["members"] = old.get("members", [])
+            cluster["epoch"] = old.get("epoch", 0)
         lib.write_file(path, json.dumps(cluster, indent=1))
     _write_server_files(server_dir, conf, ca_pem, password, agent_password)
     return cluster_id
@@ -127,6 +142,10 @@ def _write_server_files(server_dir: str, conf: dict, ca_pem: str, password: str,
                         agent_password: str | None) -> None:
     ca_hash = sha256(ca_pem)
     lib.write_file(f"{server_dir}/tls/server-ca.crt", ca_pem, 0o644)
+    for name in ("server-ca.crt", "client.crt", "server-client.crt"):   # for etcdctl (k3s-facts §8)
+        lib.write_file(f"{server_dir}/tls/etcd/{name}", "k3s-standin fake etcd certificate\n", 0o644)
+    for name in ("client.key", "server-client.key"):
+        lib.write_file(f"{server_dir}/tls/etcd/{name}", "k3s-standin fake etcd key\n", 0o600)
     lib.write_file(f"{server_dir}/token", f"K10{ca_hash}::server:{password}\n", 0o600)
     _symlink("token", f"{server_dir}/node-token")
     if agent_password:
@@ -195,6 +214,8 @@ def _join(role: str, conf: dict, token: str | None, name: str) -> str:
         if _critical(conf) != cluster["critical"]:
             raise StartFailed("failed to validate server configuration: critical "
                               "configuration value mismatch between servers")
+        import standin_etcd  # imports this module: load it only when needed
+        standin_etcd.check_member(conf, cluster)
         agent_password = _agent_password(conf)
         _write_server_files(f"{conf.get('data-dir') or DATA_DIR}/server", conf,
                             cluster["ca_pem"], password, agent_password)
