@@ -167,11 +167,12 @@ class WizardApp(App[int]):
         if not confirmed:
             return
         if self.state.save_path is None:
-            self.action_save(then=self._open_apply)
+            self.action_save(then=self.open_apply)
         elif self.save_to(self.state.save_path):
-            self._open_apply()
+            self.open_apply()
 
-    def _open_apply(self) -> None:
+    def open_apply(self) -> None:
+        """The apply screen, now (start_apply confirms and saves first)."""
         from .steps.apply import ApplyStep
         self.state.reach("apply")
         self.switch_screen(ApplyStep())

@@ -20,7 +20,7 @@ from k3swiz.answers import Answers, Node, SshOverride
 from k3swiz.assets import asset_path
 
 from .form_values import FormError, join_list, parse_int, split_list
-from .widgets import Field, FieldMessage
+from .widgets import Field, FieldMessage, distribute
 
 SSH_KEPT = ("known_hosts", "proxy_jump")  # per-node SSH settings the form does not show, kept as they are
 
@@ -106,14 +106,15 @@ class NodeFormDialog(ModalScreen):
         report = validate_answers(replace(self.answers, nodes=nodes))
         mine = [p for p in report.problems if p.path.startswith(f"nodes[{self.index}]")]
         fields = list(self.query(Field))
+        other = self.query_one("#node-other", FieldMessage)
+        shares = distribute([f.message for f in fields] + [other], mine)
         for field in fields:
             if not (self.show_all or field.has_class("touched")):
                 field.message.show([])
                 continue
-            local = [text for path, text in self.local_errors.items() if any(path == p for p in field.message.paths)]
-            field.message.show(mine, local)
-        other = self.query_one("#node-other", FieldMessage)
-        other.show([p for p in mine if not any(f.message.claims(p) for f in fields)])
+            local = [text for path, text in self.local_errors.items() if path in field.message.paths]
+            field.message.show(shares[field.message], local)
+        other.show(shares[other])
         return [p.message for p in mine if p.is_error and not p.path.endswith(".init")] + list(self.local_errors.values())
 
     @on(Input.Changed)

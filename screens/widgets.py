@@ -82,7 +82,11 @@ class FieldMessage(Static):
         self._markup = ""
 
     def claims(self, problem: Problem) -> bool:
-        return any(matches(prefix, problem.path) for prefix in self.paths)
+        return self.specificity(problem.path) >= 0
+
+    def specificity(self, path: str) -> int:
+        """Length of the longest of our prefixes that `path` falls under (-1: none)."""
+        return max((len(prefix) for prefix in self.paths if matches(prefix, path)), default=-1)
 
     def show(self, problems: list[Problem], local: list[str] = ()) -> None:
         lines = [f"[$error]✗[/] {escape(text)}" for text in local]
@@ -92,6 +96,17 @@ class FieldMessage(Static):
             self._markup = markup
             self.update(Content.from_markup(markup))
             self.display = bool(lines)
+
+
+def distribute(messages: list[FieldMessage], problems: list[Problem]) -> dict[FieldMessage, list[Problem]]:
+    """Each problem goes to the one message with the most specific matching path, so a
+    catch-all message ("cluster.network") shows only what no field shows."""
+    shares: dict[FieldMessage, list[Problem]] = {message: [] for message in messages}
+    for problem in problems:
+        best = max(messages, key=lambda m: m.specificity(problem.path), default=None)
+        if best is not None and best.specificity(problem.path) >= 0:
+            shares[best].append(problem)
+    return shares
 
 
 class Field(Vertical):

@@ -22,7 +22,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, RadioSet, Select, S
 from k3swiz.problems import Problem, Report
 
 from ..form_values import FormError
-from ..widgets import FieldMessage, StepBar, problem_markup
+from ..widgets import FieldMessage, StepBar, distribute, problem_markup
 from ..wizard_state import STEPS, TITLES, WizardState
 
 CHANGE_MESSAGES = (Input.Changed, Switch.Changed, Select.Changed, RadioSet.Changed, TextArea.Changed,
@@ -132,12 +132,12 @@ class StepScreen(Screen):
             return
         self.query_one(StepBar).show(self.STEP, self.state.marks(), self.state.reached)
         messages = list(self.query(FieldMessage))
-        for message in messages:
-            local = [text for path, text in self.local_errors.items() if path and message.claims(_as_problem(path))]
-            message.show(report.problems, local)
-        unclaimed = [p for p in self.state.problems_of(self.STEP)
-                     if not any(m.claims(p) for m in messages)]
-        lines = [problem_markup(p, with_path=True) for p in unclaimed]
+        shares = distribute(messages, report.problems)
+        local_shares = distribute(messages, [_as_problem(path, text) for path, text in self.local_errors.items()])
+        for message, problems in shares.items():
+            message.show(problems, [p.message for p in local_shares[message]])
+        shown = {id(p) for share in (*shares.values(), *local_shares.values()) for p in share}
+        lines = [problem_markup(p, with_path=True) for p in self.state.problems_of(self.STEP) if id(p) not in shown]
         lines += [f"[$error]✗[/] {escape(text)}" for path, text in self.local_errors.items()
                   if not any(m.claims(_as_problem(path)) for m in messages)]
         markup = "\n".join(lines[:6])
@@ -191,5 +191,5 @@ class StepScreen(Screen):
         self.action_back()
 
 
-def _as_problem(path: str) -> Problem:
-    return Problem(path, "")
+def _as_problem(path: str, message: str = "") -> Problem:
+    return Problem(path, message)

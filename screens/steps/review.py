@@ -16,7 +16,7 @@ from ..widgets import problem_markup
 from ..wizard_state import FORM_STEPS, TITLES, owner_of
 from .base import StepScreen
 
-STATUS = {"new": "new file", "changed": "changes", "unchanged": "unchanged", "unknown": "node not reached yet"}
+STATUS = {"new": "new file", "changed": "changes", "unchanged": "unchanged", "unknown": "not compared: node not reached"}
 
 
 class ReviewStep(StepScreen):
@@ -47,7 +47,9 @@ class ReviewStep(StepScreen):
         problems = state.report.problems
         lines = [f"[$text-muted]{TITLES.get(owner_of(p.path), '')}:[/] {problem_markup(p, with_path=True)}"
                  for p in problems]
-        self.query_one("#review-problems", Static).update(Content.from_markup("\n".join(lines)))
+        box = self.query_one("#review-problems", Static)
+        box.update(Content.from_markup("\n".join(lines)))
+        box.display = bool(lines)
         holder = self.query_one("#review-nodes", Vertical)
         await holder.remove_children()
         if state.report.errors:
