@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,7 @@ def reset_nodes(nodes) -> None:
 @dataclass
 class ReplayRun:
     seconds: float
+    cpu: float          # CPU seconds of the k3swiz process (user + system, all its threads)
     rc: int
     output: str
     journal: Path | None
@@ -87,12 +89,20 @@ def replay(answers: Path, folder: Path, *, concurrency: int, extra_env: dict | N
            "PYTHONPATH": str(REPO), **(extra_env or {})}
     command = (runner or [sys.executable, "-m", "k3swiz.cli"]) + [
         "replay", str(answers), "--yes", "--concurrency", str(concurrency), *(extra_args or [])]
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=900)
     seconds = time.perf_counter() - started
     new = sorted(set(_runs(state)) - before)
-    return ReplayRun(seconds, done.returncode, done.stdout + done.stderr, new[-1] if new else None)
+    return ReplayRun(seconds, _children_cpu() - cpu_before, done.returncode, done.stdout + done.stderr,
+                     new[-1] if new else None)
+
+
+def _children_cpu() -> float:
+    """CPU time of waited-for children (the lab's sshds are not waited for until they stop)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _runs(state: Path) -> list[Path]:

@@ -74,3 +74,8 @@ def _last_to_finish(events: list[dict]) -> str | None:
     """The agent whose last event came last: its steps are the agent wave's share of the path."""
     return max(events, key=lambda e: e["time"])["node"] if events else None
 
+
+
+def install_total(events: list[dict]) -> float:
+    """All nodes' install/restart step time added up: the whole of it is on the path of a serial run."""
+    return sum(kinds.get("install k3s", 0.0) for kinds in durations(events).values())
