@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,19 @@ def files_under(node, remote: str) -> list[str]:
     base = node.host_path(remote)
     return sorted(remote.rstrip("/") + "/" + str(p.relative_to(base)) for p in base.rglob("*")
                   if p.is_file() or p.is_symlink())
+
+
+def standin_bundle(folder: Path, version: str) -> dict:
+    """The stand-in airgap bundle, its k3s answering `--version` with `version` (a TEST STAND-IN)."""
+    from tests.apply_util import airgap_bundle
+    paths = airgap_bundle(folder)
+    binary = Path(paths["k3s-binary"])
+    text, count = re.subn(r'^STANDIN_VERSION = ".*"$', f'STANDIN_VERSION = "{version}"', binary.read_text(),
+                          flags=re.M)
+    assert count == 1, "the stand-in k3s has no STANDIN_VERSION line"
+    binary.write_text(text)
+    return paths
+
+
+def k3s_version(node) -> str:
+    return node.exec("k3s --version").stdout.split()[2]

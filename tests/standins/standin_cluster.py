@@ -34,9 +34,15 @@ class StartFailed(Exception):
     """The service fails to start; the message is what k3s would log."""
 
 
+FAIL_START = "/etc/k3s-standin.fail-start"   # a test's fault: empty = every start fails, else that version's
+
+
 def start(role: str, conf: dict, version: str) -> str:
     """Bring the node up as `role`; returns a log line, raises StartFailed."""
     time.sleep(float(lib.lab_conf().get("install_seconds") or 0))
+    fault = lib.read_text(FAIL_START)
+    if fault is not None and fault.strip() in ("", version):
+        raise StartFailed(f"k3s {version} does not start: fault injected by the test ({FAIL_START})")
     name = conf.get("node-name") or socket.gethostname()
     ip = str(conf.get("node-ip") or lib.lab_conf().get("address") or "127.0.0.1").split(",")[0]
     token = _token(conf)
