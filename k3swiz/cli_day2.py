@@ -50,6 +50,14 @@ def register(command) -> dict:
     p.add_argument("--dry-run", action="store_true", help="print the answers instead of writing any file")
     console.add_ssh_options(p)
     handlers["adopt"] = cmd_adopt
+
+    p = command("export", "cloud-init user-data per node, or an inventory for the k3s-ansible playbooks",
+                "k3swiz export homelab.k3swiz.yaml --format cloud-init -o seeds/")
+    p.add_argument("file", type=Path, help="answers file")
+    p.add_argument("--format", required=True, choices=("cloud-init", "ansible"))
+    p.add_argument("-o", "--out", required=True, type=Path, metavar="DIR", help="folder to write into")
+    p.add_argument("--dry-run", action="store_true", help="list the files and write nothing")
+    handlers["export"] = cmd_export
     handlers.update(cli_etcd.register(command))
     return handlers
 
@@ -232,3 +240,23 @@ def _write_token(path: Path, token) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as stream:
         stream.write(token.reveal() + "\n")
+
+
+def cmd_export(args) -> int:
+    from .export import cloud_init_files, write_files
+    from .export_ansible import inventory_files
+    from .token import TokenSource
+    answers = _answers(args)
+    files = cloud_init_files(answers) if args.format == "cloud-init" else inventory_files(answers, args.out)
+    for relative, text in files.items():
+        print(f"{args.out / relative}  ({len(text.encode())} bytes)")
+    if args.dry_run:
+        print("dry run: nothing was written")
+        return console.EXIT_OK
+    write_files(args.out, files)
+    print(f"wrote {len(files)} file(s) (0600); the token is referenced, not included")
+    source = TokenSource(answers.cluster.token, answers)
+    if answers.cluster.mode == "init" and source.path is not None and not source.path.exists():
+        source.read(create=True)   # like replay: a new cluster's token file is made once, 0600
+        print(f"created {answers.cluster.token.file} with a new token (0600): the machines need it")
+    return console.EXIT_OK
