@@ -73,7 +73,19 @@ CASES = {
 }
 
 
+def steady(run_before):
+    """Run the case, then stop cursors blinking: a blink phase is not part of the screen."""
+    async def wrapped(pilot) -> None:
+        await until(pilot, lambda: getattr(pilot.app.screen, "form_ready", True), "first step ready")
+        if run_before is not None:
+            await run_before(pilot)
+        for widget in pilot.app.screen.query("Input, TextArea"):
+            widget.cursor_blink = False
+        await pilot.pause()
+    return wrapped
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_screen(snap_compare, case):
     app_name, run_before = CASES[case]
-    assert snap_compare(f"ui_app.py:{app_name}", terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(f"ui_app.py:{app_name}", terminal_size=SIZE, run_before=steady(run_before))

@@ -34,22 +34,32 @@ async def focus(pilot, selector: str, limit: int = 60) -> None:
     raise AssertionError(f"Tab never reached {selector}; focus is on {app.focused!r}")
 
 
+async def send(pilot, *keys: str) -> None:
+    """Post Key events (named keys or characters) and let the app process them.
+
+    pilot.press waits for the whole app to go idle after every key (~50-100 ms each on a
+    busy machine); callers wait for the effect they expect instead (see `until`).
+    """
+    for key in keys:
+        char = key if len(key) == 1 else None
+        name = key if len(key) > 1 or key.isalnum() else _character_to_key(key)
+        pilot.app.post_message(events.Key(name, char))
+    await pilot.pause()
+
+
 async def type_text(pilot, text: str) -> None:
     """Send one Key event per character, as a fast typist (or a paste) would.
 
     pilot.press waits for the app to go idle after every key (~50-100 ms each on a busy
     machine); the characters of a word need no such wait, they are processed in order.
     """
-    for char in text:
-        key = char if char.isalnum() else _character_to_key(char)
-        pilot.app.post_message(events.Key(key, char))
-    await pilot.pause()
+    await send(pilot, *text)
 
 
 async def fill(pilot, selector: str, text: str) -> None:
     """Focus an Input, clear it (ctrl+u deletes to the start) and type."""
     await focus(pilot, selector)
-    await pilot.press("end", "ctrl+u")
+    await send(pilot, "end", "ctrl+u")
     await type_text(pilot, text)
     field = pilot.app.screen.query_one(selector)
     await until(pilot, lambda: field.value == text, f"{selector} holds {text!r}")
@@ -59,7 +69,7 @@ async def next_step(pilot, expected: str | None = None) -> None:
     """Enter in a text field goes on (as a person would); elsewhere Tab to Next first."""
     if type(pilot.app.focused).__name__ != "Input":
         await focus(pilot, "#next")
-    await pilot.press("enter")
+    await send(pilot, "enter")
     if expected:
         await until(pilot, lambda: getattr(pilot.app.screen, "STEP", None) == expected,
                     f"step {expected} opened")
@@ -90,12 +100,11 @@ async def choose(pilot, selector: str, value: str) -> None:
     select = pilot.app.screen.query_one(selector)
     values = [v for _label, v in select._options]   # the blank (Select.NULL) first when allowed
     current = values.index(select.value)
-    await pilot.press("enter")
+    await send(pilot, "enter")
+    await until(pilot, lambda: select.expanded, f"{selector} opened")
     target = values.index(value)
     key = "down" if target > current else "up"
-    for _ in range(abs(target - current)):
-        await pilot.press(key)
-    await pilot.press("enter")
+    await send(pilot, *[key] * abs(target - current), "enter")
     await until(pilot, lambda: select.value == value, f"{selector} set to {value}")
 
 
@@ -103,7 +112,7 @@ async def add_node(pilot, address: str, name: str, *, server: bool | None = None
                    labels: str = "") -> None:
     """On the nodes step: open the form with `a`, fill it, Enter saves."""
     await focus(pilot, "#nodes")
-    await pilot.press("a")
+    await send(pilot, "a")
     await until(pilot, lambda: type(pilot.app.screen).__name__ == "NodeFormDialog", "node form opened")
     await fill(pilot, "#address", address)
     await fill(pilot, "#name", name)
@@ -114,7 +123,7 @@ async def add_node(pilot, address: str, name: str, *, server: bool | None = None
     if labels:
         await fill(pilot, "#labels", labels)
     await focus(pilot, "#address")
-    await pilot.press("enter")
+    await send(pilot, "enter")
     await until(pilot, lambda: type(pilot.app.screen).__name__ == "NodesStep", "node form closed")
 
 

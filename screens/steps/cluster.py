@@ -69,5 +69,6 @@ class ClusterStep(StepScreen):
         self.query_one("#join").display = joining
 
     def on_screen_resume(self) -> None:
-        self.reload()
+        if self.times_shown:   # coming back: the token step may have changed the token source
+            self.reload()      # (not on the first showing: keys typed meanwhile would be lost)
         super().on_screen_resume()

@@ -42,7 +42,8 @@ class TokenStep(StepScreen):
         self.query_one(TokenSourceFields).toggle_reveal(self.state)
 
     def on_screen_resume(self) -> None:
-        self.reload()
+        if self.times_shown:   # coming back: the cluster step may have changed mode or token source
+            self.reload()
         # A fresh wizard has no token source yet: the shown choice becomes the answer.
         if not any((self.state.answers.cluster.token.file, self.state.answers.cluster.token.env)):
             self.store_form()
