@@ -111,7 +111,8 @@ def report(rows: list[FanoutRow], args) -> None:
                         *(f"+{f} s" for f in fix_sets)],
                 [[r.nodes, r.ideal, r.k3swiz.seconds, r.k3swiz.cpu, _ratio(r.k3swiz.seconds, r.ideal),
                   r.serial.seconds if r.serial else "-", _ratio(r.serial and r.serial.seconds, r.k3swiz.seconds),
-                  *(f"{r.fixed[f].seconds:.2f} ({r.fixed[f].seconds / r.k3swiz.seconds:.2f}x)" for f in fix_sets)]
+                  *(f"{r.fixed[f].seconds:.2f} ({r.fixed[f].seconds / r.k3swiz.seconds:.2f}x, CPU {r.fixed[f].cpu:.1f})"
+                    for f in fix_sets)]
                  for r in rows])
     paths = [[r.nodes, "k3swiz", *r.k3swiz.path.row()] for r in rows]
     paths += [[r.nodes, f"+{f}", *r.fixed[f].path.row()] for r in rows for f in fix_sets]
@@ -171,7 +172,8 @@ def main() -> None:
     parser.add_argument("--fix", metavar="FIX[,FIX]", action="append",
                         help=f"also measure a first apply with fixes patched in (repeatable, one run each): "
                         f"{', '.join(sorted(FIXES))} (see fixes.py)")
-    parser.add_argument("--plot", nargs="?", const="fanout.png", metavar="PNG", help="write a chart (default fanout.png)")
+    parser.add_argument("--plot", nargs="?", const="fanout.png", metavar="PNG",
+                        help="write a chart (default fanout.png)")
     args = parser.parse_args()
     counts = [int(n) for n in args.nodes.split(",")]
     if min(counts) <= SERVERS:

@@ -200,6 +200,8 @@ def fixed_runner(names: str) -> list[str]:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 2 or not set(sys.argv[1].split(",")) <= set(FIXES):
+        sys.exit(f"usage: python bench/fixes.py FIX[,FIX] [k3swiz arguments...]; fixes: {', '.join(sorted(FIXES))}")
     for name in sys.argv[1].split(","):
         FIXES[name]()
     from k3swiz.cli import main  # after the patches: lazy-day2 must come before this import

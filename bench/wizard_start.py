@@ -81,7 +81,8 @@ def wizard_starts(folder: Path, marker: str, repeat: int, fixes: str | None) -> 
     rows = [["python -c pass", min(timed([python, "-c", "pass"]) for _ in range(repeat))],
             ['python -c "import textual"', min(timed([python, "-c", "import textual"]) for _ in range(repeat))]]
     for module in IMPORTS:  # what every k3swiz command pays before doing anything
-        rows.append([f'python -c "import {module}"', min(timed([python, "-c", f"import {module}"]) for _ in range(repeat))])
+        seconds = min(timed([python, "-c", f"import {module}"]) for _ in range(repeat))
+        rows.append([f'python -c "import {module}"', seconds])
     for label, command, text in runs:
         rows.append([label, min(first_paint(command, text, folder, env) for _ in range(repeat))])
     return rows
