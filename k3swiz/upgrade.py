@@ -54,7 +54,9 @@ def parse_target(text: str) -> K3sRelease:
 def check_upgrade(answers: Answers, to: str, rewrite: bool, catalog: Catalog | None = None) -> UpgradeCheck:
     catalog = catalog or load_catalog()
     release = parse_target(to)
-    new = copy.deepcopy(answers)
+    secret = answers.cluster.token.value
+    # An inline token is a Secret, which refuses to be copied (pickled): the copy shares it.
+    new = copy.deepcopy(answers, {id(secret): secret} if secret is not None else None)
     new.cluster.k3s = release
     current, target = chosen_version(answers, catalog), chosen_version(new, catalog)
     check = UpgradeCheck(new, target)

@@ -55,3 +55,11 @@ def standin_bundle(folder: Path, version: str) -> dict:
 
 def k3s_version(node) -> str:
     return node.exec("k3s --version").stdout.split()[2]
+
+
+def assert_secret_not_passed(nodes, secret: str) -> None:
+    """The secret is in no argv or environment of anything the stand-ins saw run on the nodes."""
+    import json
+    for node in nodes:
+        for call in node.calls():
+            assert secret not in json.dumps(call["argv"]) + json.dumps(call["env"]), (node.name, call["prog"])

@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from tests.apply_util import STANDINS, apply_file, lab_answers
-from tests.day2_util import call_times, k3swiz, out
+from tests.day2_util import assert_secret_not_passed, call_times, k3swiz, out
 
 pytestmark = pytest.mark.lab
 SNAPSHOTS = "/var/lib/rancher/k3s/server/db/snapshots"
@@ -101,3 +101,5 @@ def test_restore_resets_the_first_server_and_the_others_rejoin_in_order(lab_fact
     registry = {p.name: json.loads(p.read_text())["status"] for p in (lab.shared_dir / "nodes").iterdir()}
     assert registry["n1"] == registry["n2"] == registry["n3"] == "Ready" and "n4" in registry   # n4 is back
     assert len(agent.calls()) == agent_calls                          # agents keep running untouched
+    assert_secret_not_passed(nodes, token.strip())
+    assert token.strip() not in done.stdout + done.stderr

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.apply_util import apply_file, lab_answers
-from tests.day2_util import call_times, edit, k3s_version, k3swiz, out, standin_bundle
+from tests.day2_util import assert_secret_not_passed, call_times, edit, k3s_version, k3swiz, out, standin_bundle
 
 pytestmark = pytest.mark.lab
 V2_VALUES = {"ports": {"web": {"redirectTo": {"port": "websecure"}}}}
@@ -57,6 +57,7 @@ def test_upgrade_across_traefik_v3_rewrites_values_drains_agents_in_batches(lab_
     assert "redirections" in manifest and "redirectTo" not in manifest
     again = k3swiz(tmp_path, "replay", path, "--yes")
     assert again.returncode == 0 and "ok: 0 changed" in again.stdout, out(again)
+    assert_secret_not_passed(nodes, (tmp_path / "up.token").read_text().strip())
 
 
 def test_upgrade_stops_at_the_first_server_that_does_not_come_back(lab_factory, tmp_path):
