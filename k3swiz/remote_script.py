@@ -5,7 +5,9 @@ atomically: the data goes to a temp file in the target's own directory
 (`.<name>.k3swiz-<random>`, created 0600 under umask 077), its size is checked,
 its mode and owner are set, and only when EVERY file has arrived intact are
 they renamed into place with `mv -f`. On any failure the temps are removed and
-the script exits 1 with "k3swiz: cannot write PATH: reason" on stderr.
+the script exits 1 with "k3swiz: cannot write PATH: reason" on stderr. Temps
+that a killed node left behind (no trap runs then) are removed by the next write
+of the same target.
 
 Content travels inside the script as base64 heredocs, one per ~768 KiB chunk:
 a shell reading its script from a pipe may read ahead, so data must never be
@@ -124,6 +126,9 @@ def _file_part(item: RemoteFile, temp: str) -> Iterator[bytes]:
         f"if [ -d {path} ]; then k3swiz_fail {path} 'it is a directory on the node'; fi\n"
         # umask 022 in a subshell: missing parents are created 0755, not 0700.
         f"(umask 022 && mkdir -p -- {directory})" + fail(f"cannot create the directory {posixpath.dirname(item.path)}")
+        # A node that died mid-upload (killed, power loss) never ran the EXIT trap: remove
+        # such stale temps of this same target first, so they cannot pile up run after run.
+        + f"rm -f -- {quote(temp_path(item.path, ''))}* 2>/dev/null || :\n"
         + f": > {qtemp}" + fail(f"cannot create a temporary file in {posixpath.dirname(item.path)}")
     )
     yield head.encode()
