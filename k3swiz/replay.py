@@ -152,16 +152,18 @@ def _run_live(answers: Answers, options: ApplyOptions, console: Console,
 
 
 def _print_summary(result: ApplyResult, console: Console) -> None:
-    changed = result.changes
+    # soft_wrap: without a terminal rich wraps at 80 columns, which split the journal and
+    # kubeconfig paths over two lines (unusable to copy, or for a script to read).
+    say = lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
     for outcome in result.outcomes.values():
         line = f"{outcome.node:<16} {outcome.state:<8} {outcome.phase}"
         if outcome.state in (FAILED, SKIPPED):
             line += f": {outcome.message}"
         elif outcome.state == DONE:
             line += f" ({outcome.changes} change(s), {outcome.elapsed:.1f}s)" if outcome.changes else " (unchanged)"
-        console.print(line, markup=False, highlight=False)
+        say(line)
     verdict = "interrupted" if result.interrupted else ("ok" if result.ok else f"{len(result.failed)} node(s) failed")
-    console.print(f"{verdict}: {changed} changed", markup=False, highlight=False)
+    say(f"{verdict}: {result.changes} changed")
     if result.kubeconfig:
-        console.print(f"kubeconfig: {result.kubeconfig}", markup=False, highlight=False)
-    console.print(f"journal: {result.journal}", markup=False, highlight=False)
+        say(f"kubeconfig: {result.kubeconfig}")
+    say(f"journal: {result.journal}")
