@@ -69,46 +69,55 @@ def _host(answers: Answers, node: Node) -> dict:
     return host
 
 
-def inventory_files(answers: Answers, out_dir: Path) -> dict[str, str]:
+def _check(answers: Answers) -> None:
     if answers.cluster.mode == "join" or answers.init_server is None:
         raise InputError([Problem("cluster.mode", "k3s-ansible starts its own first server; these answers join "
                                   "an existing cluster", "export --format cloud-init instead")])
     if answers.install.method == "apk":
         raise InputError([Problem("install.method", "k3s-ansible installs with k3s's install script, not apk",
                                   "export --format cloud-init instead")])
+
+
+def _group_vars(answers: Answers, out_dir: Path, files: dict[str, str]) -> dict:
+    """The `k3s_cluster` variables; the Traefik manifest they name is added to `files`."""
     cluster = answers.cluster
-    token, token_from = _token_lookup(answers)
-    version = cluster.k3s.version or str(chosen_version(answers, load_catalog()))
-    variables: dict = {"k3s_version": version, "token": token, "api_endpoint": answers.init_server.address,
+    variables: dict = {"k3s_version": cluster.k3s.version or str(chosen_version(answers, load_catalog())),
+                       "token": _token_lookup(answers)[0], "api_endpoint": answers.init_server.address,
                        "cluster_context": cluster.name}
     if answers.ssh.user:
         variables["ansible_user"] = answers.ssh.user
     variables["ansible_port"] = answers.ssh.port or 22
     if answers.ssh.identity_file:
         variables["ansible_ssh_private_key_file"] = str(answers.local_path(answers.ssh.identity_file).resolve())
-    data_dir = cluster.server_config.get("data-dir")
-    if data_dir:
-        variables["k3s_server_location"] = str(data_dir)
+    if cluster.server_config.get("data-dir"):
+        variables["k3s_server_location"] = str(cluster.server_config["data-dir"])
     variables["extra_server_args"] = flags({k: v for k, v in cluster.server_config.items() if k != "data-dir"})
     variables["extra_agent_args"] = flags({k: v for k, v in cluster.agent_config.items() if k != "data-dir"})
-    files: dict[str, str] = {}
     if cluster.traefik.enabled:
-        manifest = out_dir.resolve() / "manifests" / "traefik-config.yaml"
         files["manifests/traefik-config.yaml"] = traefik_manifest(cluster.traefik.values)
-        variables["extra_manifests"] = [str(manifest)]
+        variables["extra_manifests"] = [str(out_dir.resolve() / "manifests" / "traefik-config.yaml")]
     if cluster.registries:
         variables["registries_config_yaml"] = _yaml(cluster.registries)
-    if answers.install.method == "airgap" and answers.install.airgap and answers.install.airgap.k3s_binary:
-        variables["airgap_dir"] = str(answers.local_path(answers.install.airgap.k3s_binary).resolve().parent)
-    servers = {n.name: _host(answers, n) for n in [answers.init_server] + [s for s in answers.servers
-                                                                          if s is not answers.init_server]}
+    airgap = answers.install.airgap
+    if answers.install.method == "airgap" and airgap and airgap.k3s_binary:
+        variables["airgap_dir"] = str(answers.local_path(airgap.k3s_binary).resolve().parent)
+    return variables
+
+
+def inventory_files(answers: Answers, out_dir: Path) -> dict[str, str]:
+    """relative path -> text: inventory.yml (and the Traefik manifest it names)."""
+    _check(answers)
+    files: dict[str, str] = {}
+    variables = _group_vars(answers, out_dir, files)
+    init = answers.init_server
+    servers = {n.name: _host(answers, n) for n in [init] + [s for s in answers.servers if s is not init]}
     agents = {n.name: _host(answers, n) for n in answers.agents}
     doc = {"k3s_cluster": {"children": {"server": {"hosts": servers}, "agent": {"hosts": agents}},
                            "vars": variables}}
-    head = (f"# k3swiz export of cluster {cluster.name} for the k3s-ansible playbooks "
+    head = (f"# k3swiz export of cluster {answers.cluster.name} for the k3s-ansible playbooks "
             "(github.com/k3s-io/k3s-ansible):\n"
             "#   ansible-playbook playbooks/site.yml -i inventory.yml\n"
-            f"# The token is read by Ansible from {token_from}; it is not in this file.\n"
+            f"# The token is read by Ansible from {_token_lookup(answers)[1]}; it is not in this file.\n"
             "# The first host of `server` initialises the cluster.\n")
     files["inventory.yml"] = head + yaml.dump(doc, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False,
                                               width=1000, allow_unicode=True)
