@@ -102,12 +102,13 @@ def version_check_script(node: Node, version: str, through_api: bool, timeout: f
             f'echo "{node.name} runs {version}"\n')
 
 
-def forced_install(step: Run) -> Run:
-    """The installer, told to restart k3s even when it sees no change: the airgap binary is already in
-    place when it takes its "before" hashes, so it would say "No change detected" and keep the old
-    k3s running (k3s-facts §2.1 INSTALL_K3S_FORCE_RESTART)."""
-    return Run("install k3s (upgrade)", "export INSTALL_K3S_FORCE_RESTART=true\n" + step.script, "install",
-               step.timeout)
+def upgrade_install(answers: Answers, step: Run) -> Run:
+    """The installer for an upgrade. With airgap it is told to restart k3s even when it sees no change:
+    the new binary is already in place when it takes its "before" hashes, so it would say "No change
+    detected" and keep the old k3s running (k3s-facts §2.1 INSTALL_K3S_FORCE_RESTART). A downloaded
+    binary changes those hashes by itself, so the script method restarts only when needed."""
+    force = "export INSTALL_K3S_FORCE_RESTART=true\n" if answers.install.method == "airgap" else ""
+    return Run("install k3s (upgrade)", force + step.script, "install", step.timeout)
 
 
 def kubectl_task(verb: str, node: Node, on: Node) -> Task:
@@ -126,7 +127,7 @@ def upgrade_plan(answers: Answers, token: Secret, facts: dict[str, NodeFacts] | 
     waves, agents = [], []
     for np in base.node_plans():
         node = np.node
-        steps = [forced_install(s) if isinstance(s, Run) and s.kind == "install" else s
+        steps = [upgrade_install(answers, s) if isinstance(s, Run) and s.kind == "install" else s
                  for s in np.steps if not isinstance(s, FetchKubeconfig)]
         installs = any(getattr(s, "kind", "") == "install" for s in steps)
         if installs and exact:
