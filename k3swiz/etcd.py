@@ -21,6 +21,7 @@ from .render import TOKEN_FILE
 
 SUBCOMMANDS = ("save", "list", "delete", "prune")
 SAVED = re.compile(r"Snapshot (\S+?) saved")
+NEWEST = "k3swiz-newest-snapshot="
 
 
 @dataclass
@@ -153,14 +154,21 @@ class SnapshotJob:
         argv = snapshot_argv(self.answers, node, self.sub, cli=cli, name=self.name,
                              names=names or self.names, retention=self.retention)
         script = "set -eu\n" + " ".join(shlex.quote(a) for a in argv) + "\n"
-        task = Task(" ".join(argv[1:3]) if self.sub != "delete" else f"etcd-snapshot delete ({len(names or self.names)})",
-                    script, f"snapshot-{self.sub}", timeout=900, keep=True, changing=self.sub != "list")
+        if self.sub == "save":   # the name, should this k3s word its log line differently
+            script += f'echo "{NEWEST}$(ls -t {shlex.quote(snapshot_dir(self.answers, node))} | head -n 1)"\n'
+        title = " ".join(argv[1:3]) if self.sub != "delete" else f"etcd-snapshot delete ({len(names or self.names)})"
+        task = Task(title, script, f"snapshot-{self.sub}", timeout=900, keep=True, changing=self.sub != "list")
         return NodePlan(node, f"snapshots in {snapshot_dir(self.answers, node)}", [task])
 
     def saved(self, outputs: dict[str, list[str]]) -> list[dict]:
         """{"name", "node", "token_sha256"} of each snapshot `save` reported."""
-        return [{"name": match, "node": node, "token_sha256": self.token_sha256}
-                for node, texts in outputs.items() for text in texts for match in SAVED.findall(text)]
+        found = []
+        for node, texts in outputs.items():
+            for text in texts:
+                newest = [line[len(NEWEST):] for line in text.splitlines() if line.startswith(NEWEST)]
+                for name in SAVED.findall(text) or [n for n in newest if n]:
+                    found.append({"name": name, "node": node, "token_sha256": self.token_sha256})
+        return found
 
     def summary(self, outputs: dict[str, list[str]]) -> dict:
         return {"snapshots": self.saved(outputs)} if self.sub == "save" else {}

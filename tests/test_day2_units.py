@@ -167,3 +167,13 @@ def test_adopt_reads_settings_in_k3s_precedence():
     openrc = NodeReading("10.0.0.2", files={"/etc/init.d/k3s-agent":
                                             'command_args="agent  >>/var/log/k3s-agent.log 2>&1"\n'})
     assert effective_settings(openrc)[0] == "agent"
+
+
+def test_saved_snapshot_names_from_k3s_log_or_the_newest_file():
+    from k3swiz.etcd import SnapshotJob
+    a = answers()
+    job = SnapshotJob(a, "save", a.servers[:1], token_sha256="d")
+    logged = 'time="x" level=info msg="Snapshot on-demand-s1-17 saved."\nk3swiz-newest-snapshot=on-demand-s1-17\n'
+    quiet = "Saving etcd snapshot\nk3swiz-newest-snapshot=on-demand-s1-18\n"
+    assert [e["name"] for e in job.saved({"s1": [logged]})] == ["on-demand-s1-17"]
+    assert job.saved({"s1": [quiet]}) == [{"name": "on-demand-s1-18", "node": "s1", "token_sha256": "d"}]
