@@ -129,7 +129,7 @@ class WizardApp(App[int]):
         try:
             written = save_wizard(self.state, path)
         except OSError as exc:
-            self.notify(f"{path}: {exc.strerror or exc} — choose another folder or file name",
+            self.notify(f"{path}: {exc.strerror or exc} — nothing was saved; choose another folder or file name",
                         title="Not saved", severity="error")
             return False
         self.notify("Saved " + "; ".join(written), title="Saved")

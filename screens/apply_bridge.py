@@ -90,10 +90,11 @@ def outcome_of(result: Any, node_states: dict[str, str]) -> ApplyOutcome:
 
 
 def event_line(event: Any) -> str:
+    """One log line: node, phase, state, seconds, message (columns line up: no leading blanks)."""
     elapsed = getattr(event, "elapsed", None)
-    when = f"{elapsed:7.1f}s" if isinstance(elapsed, (int, float)) else " " * 8
-    node = getattr(event, "node", None) or "-"
+    when = f"{elapsed:.1f}s" if isinstance(elapsed, (int, float)) else ""
+    node = getattr(event, "node", None) or "(run)"
     phase = getattr(event, "phase", "") or ""
     state = getattr(event, "state", "") or ""
     message = getattr(event, "message", "") or ""
-    return f"{when} {node:<12} {phase:<18} {state:<8} {message}".rstrip()
+    return f"{node:<12} {phase:<18} {state:<8} {when:>7}  {message}".rstrip()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from k3swiz.answers import save_answers, to_yaml
+from k3swiz.answers import TokenRef, save_answers, to_yaml
 
 from .wizard_state import WizardState
 
@@ -31,7 +31,9 @@ def save_wizard(state: WizardState, path: Path) -> list[str]:
     answers.base_dir = path.resolve().parent
     written = []
     token_ref = answers.cluster.token
-    if state.new_token is not None and token_ref.file:
+    if token_ref.value and not (token_ref.file or token_ref.env):
+        written += move_inline_token(state)
+    elif state.new_token is not None and token_ref.file:
         token_path = answers.local_path(token_ref.file)
         if not token_path.exists():
             write_new_token_file(token_path, state.new_token.reveal())
@@ -42,3 +44,20 @@ def save_wizard(state: WizardState, path: Path) -> list[str]:
     state.save_path = path
     state.saved_text = to_yaml(answers)
     return written
+
+
+def move_inline_token(state: WizardState) -> list[str]:
+    """A token written inline in a loaded file moves to ./NAME.token: the wizard saves by reference."""
+    answers = state.answers
+    reference = f"./{answers.cluster.name or 'k3s'}.token"
+    path = answers.local_path(reference)
+    value = answers.cluster.token.value.reveal()
+    if path.exists():
+        if path.read_text(encoding="utf-8", errors="replace").strip() != value:
+            raise OSError(f"{path} exists with another token; the inline token was not saved "
+                          "(choose the token file on the Token step)")
+        answers.cluster.token = TokenRef(file=reference)
+        return []
+    write_new_token_file(path, value)
+    answers.cluster.token = TokenRef(file=reference)
+    return [f"token {path} (0600, moved out of the answers file)"]

@@ -4,11 +4,13 @@ wizard opens, saving and quitting, the host-key modal, and the apply screen with
 from __future__ import annotations
 
 import asyncio
+import stat
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from k3swiz.secrets import Secret
 from k3swiz.ssh_errors import HostKeyUnknown
 from screens.app import build_app
 from screens.widgets import StepBar
@@ -232,6 +234,29 @@ def test_apply_screen_relays_events_and_finishes_with_0(tmp_path):
     assert (tmp_path / "homelab.k3swiz.yaml").exists()      # saved before applying
 
 
+def test_sudo_password_modal_is_masked_and_hands_a_secret_to_the_engine(tmp_path):
+    got: list = []
+
+    def needs_sudo(answers, options, on_event):
+        got.append(options.access.ask_sudo_password("sudo password for alpine on the nodes"))
+        return SimpleNamespace(ok=True, failed=[], kubeconfig=None, journal=None)
+
+    async def journey():
+        app = build_app(copy_fixture(tmp_path), apply_fn=needs_sudo)
+        async with app.run_test(size=SIZE) as pilot:
+            await next_step(pilot)
+            await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "confirm")
+            await pilot.press("enter")
+            await until(pilot, lambda: type(app.screen).__name__ == "SudoPasswordDialog", "sudo modal")
+            field = app.screen.query_one("#sudo-password")
+            await fill(pilot, "#sudo-password", "pa55word")
+            assert field.password and "pa55word" not in str(field.render())
+            await pilot.press("enter")
+            await until(pilot, lambda: got, "engine got the password")
+    run(journey())
+    assert isinstance(got[0], Secret) and got[0].reveal() == "pa55word" and "pa55word" not in repr(got[0])
+
+
 def test_failed_apply_offers_retry_of_the_failed_nodes_only(tmp_path):
     runs: list = []
 
@@ -257,4 +282,29 @@ def test_failed_apply_offers_retry_of_the_failed_nodes_only(tmp_path):
             await pilot.press("enter")
             await until(pilot, lambda: len(runs) == 2 and app.screen.finished, "retry finished")
             assert runs == [[], ["w2"]] and app.exit_code == 0
+    run(journey())
+
+
+def test_the_real_engine_reports_an_unreachable_node_as_failed(tmp_path, monkeypatch):
+    """No fake: the core's apply_plan with the wizard's options; nothing listens on port 1."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    answers = tmp_path / "lo.k3swiz.yaml"
+    answers.write_text("apiVersion: k3swiz/v1\n"
+                       "cluster: {name: lo, k3s: {version: v1.33.6+k3s1}, token: {file: ./lo.token}}\n"
+                       f"ssh: {{port: 1, known-hosts: {tmp_path}/known_hosts}}\n"
+                       "nodes: [{name: n1, address: 127.0.0.1, role: server}]\n")
+
+    async def journey():
+        app = build_app(answers)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: getattr(app.screen, "form_ready", False), "review ready")
+            await next_step(pilot)
+            await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "confirm")
+            await pilot.press("enter")
+            await until(pilot, lambda: getattr(app.screen, "finished", False), "apply finished", rounds=600)
+            assert app.screen.node_states == {"n1": "failed"} and app.exit_code == 1
+            log = " ".join(strip.text.strip() for strip in app.screen.query_one("#log").lines)
+            assert "connection refused" in log
+            assert "journal:" in str(app.screen.query_one("#summary").render())
+            assert stat.S_IMODE((tmp_path / "lo.token").stat().st_mode) == 0o600
     run(journey())

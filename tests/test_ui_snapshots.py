@@ -45,6 +45,9 @@ async def applied(pilot) -> None:
     await until(pilot, lambda: getattr(app.screen, "form_ready", False), "review ready")
     app.open_apply()
     await until(pilot, lambda: getattr(app.screen, "finished", False), "apply finished")
+    log = app.screen.query_one("#log")
+    await until(pilot, lambda: log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y, "log at its end")
+    await until(pilot, lambda: app.focused is app.screen.query_one("#next"), "Finish focused")
 
 
 async def save_dialog(pilot) -> None:

@@ -86,6 +86,16 @@ def test_saving_writes_the_generated_token_0600_and_only_its_reference(tmp_path)
     assert load_answers(tmp_path / "out.k3swiz.yaml").answers.nodes == answers.nodes
 
 
+def test_an_inline_token_moves_to_a_0600_file_when_saved(tmp_path):
+    answers = fixture_answers("homelab.k3swiz.yaml")
+    answers.cluster.token = TokenRef(value=Secret("inline-token-0123"))
+    save_wizard(WizardState(answers), tmp_path / "h.k3swiz.yaml")
+    assert (tmp_path / "homelab.token").read_text() == "inline-token-0123\n"
+    assert stat.S_IMODE((tmp_path / "homelab.token").stat().st_mode) == 0o600
+    text = (tmp_path / "h.k3swiz.yaml").read_text()
+    assert "inline-token-0123" not in text and "file: ./homelab.token" in text
+
+
 def test_review_diffs_against_current_contents_and_never_shows_the_token():
     answers = fixture_answers("homelab.k3swiz.yaml")
     answers.cluster.token = TokenRef(value=Secret("s3cr3t-token-value"))

@@ -97,10 +97,11 @@ class ApplyStep(StepScreen):
         state = getattr(event, "state", "") or ""
         self.node_states[name] = state
         table = self.query_one("#progress", DataTable)
-        table.update_cell(name, "phase", getattr(event, "phase", "") or "")
-        table.update_cell(name, "state", STATE_STYLE.get(state, state))
+        table.update_cell(name, "phase", getattr(event, "phase", "") or "", update_width=True)
+        table.update_cell(name, "state", STATE_STYLE.get(state, state), update_width=True)
         elapsed = getattr(event, "elapsed", None)
-        table.update_cell(name, "elapsed", f"{elapsed:.1f}s" if isinstance(elapsed, (int, float)) else "")
+        table.update_cell(name, "elapsed", f"{elapsed:.1f}s" if isinstance(elapsed, (int, float)) else "",
+                          update_width=True)
 
     def log_line(self, text: str) -> None:
         self.query_one("#log", RichLog).write(text)
