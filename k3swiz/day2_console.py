@@ -20,7 +20,7 @@ from .problems import InputError, Problem
 from .replay import options_from_args, run_with_progress
 from .secrets import Secret
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def add_run_options(parser: argparse.ArgumentParser, *, typed: bool = False, dry_run: bool = True) -> None:
@@ -108,4 +108,6 @@ def run_on_terminal(answers: Answers, job: Job, args, secrets: list[Secret] = ()
 
 
 def exit_code(result: Day2Result) -> int:
+    if result.interrupted:
+        return EXIT_INTERRUPTED   # as replay: Ctrl-C stopped it before the end, run it again
     return EXIT_OK if result.ok else EXIT_FAILED

@@ -177,3 +177,15 @@ def test_saved_snapshot_names_from_k3s_log_or_the_newest_file():
     quiet = "Saving etcd snapshot\nk3swiz-newest-snapshot=on-demand-s1-18\n"
     assert [e["name"] for e in job.saved({"s1": [logged]})] == ["on-demand-s1-17"]
     assert job.saved({"s1": [quiet]}) == [{"name": "on-demand-s1-18", "node": "s1", "token_sha256": "d"}]
+
+
+def test_a_stopped_run_skips_what_is_left_and_exits_130(tmp_path):
+    from k3swiz.day2_console import exit_code
+    a = answers()
+    s1, s2 = a.nodes[:2]
+    options = ApplyOptions(journal_root=tmp_path, access=Access(transport_factory=FakeTransport,
+                                                                 ssh_config_path=tmp_path / "none"))
+    options.stop.set()   # Ctrl-C before the first step
+    result = run_job(a, Job([s1, s2], [Wave("w", [NodePlan(s1, "", [Task("t", "t\n", "x")])], parallel=False)]),
+                     options)
+    assert result.interrupted and result.outcomes["s1"].state == "skipped" and exit_code(result) == 130
