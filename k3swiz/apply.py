@@ -41,6 +41,7 @@ class ApplyOptions:
     journal_root: Path | None = None
     access: Access = field(default_factory=Access)
     stop: threading.Event = field(default_factory=threading.Event)   # set it to stop starting steps
+    abandon: threading.Event = field(default_factory=threading.Event)  # also set: cut running steps short
 
 
 @dataclass
@@ -76,6 +77,39 @@ class ApplyResult:
         return [o for o in self.outcomes.values() if o.state == FAILED]
 
 
+class AbandonWatch:
+    """While a run lasts, watch options.abandon (a second Ctrl-C): when it is set, close every
+    connection, so running steps end at once as lost connections instead of being waited for.
+
+    A thread polls the event because the signal handler must not touch paramiko itself: it
+    runs on the main thread, which may be inside paramiko holding a lock.
+    """
+
+    POLL_SECONDS = 0.1
+
+    def __init__(self, options: ApplyOptions, transports: dict[str, Transport]) -> None:
+        self.options, self.transports = options, transports
+        self.triggered = False
+        self._over = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="k3swiz-abandon-watch", daemon=True)
+
+    def __enter__(self) -> "AbandonWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._over.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._over.wait(self.POLL_SECONDS):
+            if self.options.abandon.is_set():
+                self.triggered = True
+                for transport in list(self.transports.values()):
+                    transport.close()
+                return
+
+
 def read_token(answers: Answers) -> Secret:
     """The token for this run; a missing token file of a new cluster is created (0600)."""
     source = TokenSource(answers.cluster.token, answers)
@@ -101,29 +135,36 @@ class Applier:
         self.facts: dict[str, NodeFacts] = {}
         self.started: dict[str, float] = {}
         self.kubeconfig: Path | None = None
+        self.abandon_watch = AbandonWatch(options, self.transports)
 
     # -- the run -----------------------------------------------------------------------------------
 
     def run(self) -> ApplyResult:
         plan = None
         try:
-            self._fan_out(self.nodes, self._connect_and_probe)
-            problems = [p for n in self.nodes if n.name in self.facts
-                        for p in preflight(self.answers, n, self.facts[n.name])]
-            for problem in problems:
-                node = problem.path.split(".", 1)[1]
-                self._fail(node, "pre-flight", f"{problem.message} — {problem.fix}")
-            if problems or any(o.state == FAILED for o in self.outcomes.values()):
-                self._skip_rest("not started: another node failed before any change was made")
-            else:
-                plan = build_plan(self.answers, token=self.token, facts=self.facts,
-                                  only=self.options.only or None, wait_timeout=self.options.wait_timeout)
-                self._run_waves(plan)
+            with self.abandon_watch:
+                plan = self._check_then_apply()
         finally:
             for transport in self.transports.values():
                 self._record_stats(transport)
                 transport.close()
         return self._finish(plan)
+
+    def _check_then_apply(self) -> Plan | None:
+        """Connect and probe all nodes; only when every one passes pre-flight, plan and apply."""
+        self._fan_out(self.nodes, self._connect_and_probe)
+        problems = [p for n in self.nodes if n.name in self.facts
+                    for p in preflight(self.answers, n, self.facts[n.name])]
+        for problem in problems:
+            node = problem.path.split(".", 1)[1]
+            self._fail(node, "pre-flight", f"{problem.message} — {problem.fix}")
+        if problems or any(o.state == FAILED for o in self.outcomes.values()):
+            self._skip_rest("not started: another node failed before any change was made")
+            return None
+        plan = build_plan(self.answers, token=self.token, facts=self.facts,
+                          only=self.options.only or None, wait_timeout=self.options.wait_timeout)
+        self._run_waves(plan)
+        return plan
 
     def _run_waves(self, plan: Plan) -> None:
         init = self.answers.init_server
@@ -194,7 +235,7 @@ class Applier:
             try:
                 detail = run_step(step, transport, self.answers, self.options, self.journal)
             except (StepFailed, SshError) as exc:
-                self._fail(name, step.title, str(exc))
+                self._fail(name, step.title, self._abandoned(step.title) or str(exc))
                 return
             if step.kind == "kubeconfig":
                 self.kubeconfig = Path(detail)
@@ -206,6 +247,12 @@ class Applier:
         self._emit(name, "done", DONE, summary)
 
     # -- bookkeeping ---------------------------------------------------------------------------------
+
+    def _abandoned(self, title: str) -> str | None:
+        if not self.abandon_watch.triggered:
+            return None
+        return (f"abandoned on the second Ctrl-C while `{title}` was running: it may or may not have "
+                "finished on the node; run again to check and complete it")
 
     def _elapsed(self, node: str) -> float:
         return time.monotonic() - self.started.get(node, time.monotonic())

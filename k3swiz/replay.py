@@ -1,9 +1,10 @@
 """`k3swiz replay F`: show the plan, ask, apply with live progress, summarise. No UI.
 
 On a terminal: a live table (node, phase, state, elapsed) and a summary table.
-Without one (CI, pipes): plain timestamped lines. Exit 0 ok, 1 a node failed.
-The first Ctrl-C stops starting new steps and lets running ones finish; the
-second one abandons them.
+Without one (CI, pipes): plain timestamped lines. Exit 0 ok, 1 a node failed,
+130 interrupted. The first Ctrl-C stops starting new steps and lets running ones
+finish; the second one abandons them (their connections are closed, the journal
+says which). Either way the next run picks up what is still missing.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .plan_view import plan_summary
 from .problems import InputError, Problem
 from .secrets import Secret
 
+EXIT_INTERRUPTED = 130
 STATE_STYLE = {DONE: "green", FAILED: "bold red", RUNNING: "cyan", SKIPPED: "yellow", "pending": "dim"}
 
 
@@ -66,6 +68,8 @@ def run_replay(answers: Answers, args) -> int:
             print("nothing was changed")
             return 0
     result = run_with_progress(answers, options, console)
+    if result.interrupted:
+        return EXIT_INTERRUPTED  # like a shell's 128 + SIGINT: the run is incomplete, run it again
     return 0 if result.ok else 1
 
 
@@ -78,7 +82,7 @@ def run_with_progress(answers: Answers, options: ApplyOptions, console: Console 
     """
     console = console or Console(stderr=False)
     run = run or apply_plan  # looked up now, so tests may still patch replay.apply_plan
-    with _interrupts(options.stop):
+    with _interrupts(options):
         if console.is_terminal:
             result = _run_live(answers, options, console, run)
         else:
@@ -88,10 +92,13 @@ def run_with_progress(answers: Answers, options: ApplyOptions, console: Console 
 
 
 class _interrupts:
-    """First SIGINT: stop starting steps. Second: the default (KeyboardInterrupt)."""
+    """First SIGINT: stop starting steps. Second: abandon the running ones (options.abandon:
+    the run closes their connections and still writes its journal). Third: KeyboardInterrupt,
+    for a runner that does not watch options.abandon."""
 
-    def __init__(self, stop: threading.Event) -> None:
-        self.stop = stop
+    def __init__(self, options: ApplyOptions) -> None:
+        self.options = options
+        self.count = 0
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -99,10 +106,16 @@ class _interrupts:
         return self
 
     def _handle(self, signum, frame):
-        if self.stop.is_set():
+        self.count += 1
+        if self.count == 1:
+            self.options.stop.set()
+            print("\nk3swiz: stopping after the running steps (Ctrl-C again to abandon them)", file=sys.stderr)
+        elif self.count == 2:
+            self.options.abandon.set()
+            print("\nk3swiz: abandoning the running steps; the journal and summary will say which",
+                  file=sys.stderr)
+        else:
             raise KeyboardInterrupt
-        self.stop.set()
-        print("\nk3swiz: stopping after the running steps (Ctrl-C again to abandon them)", file=sys.stderr)
 
     def __exit__(self, *exc):
         if threading.current_thread() is threading.main_thread():
