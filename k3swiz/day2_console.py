@@ -12,13 +12,16 @@ import argparse
 import sys
 from types import SimpleNamespace
 
-from .answers import Answers
-from .apply import ApplyOptions
-from .day2_run import Day2Result, Job, Runner
-from .plan import Plan
+from typing import TYPE_CHECKING
+
 from .problems import InputError, Problem
-from .replay import options_from_args, run_with_progress
-from .secrets import Secret
+
+if TYPE_CHECKING:  # the SSH engine loads only when a command runs, so `--help` and `plan` start fast
+    from .answers import Answers
+    from .apply import ApplyOptions
+    from .day2_run import Day2Result, Job
+    from .plan import Plan
+    from .secrets import Secret
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -91,6 +94,7 @@ def _need_terminal() -> None:
 
 def options_for(answers: Answers, args, job: Job) -> ApplyOptions:
     """Replay's options (SSH, sudo, host keys) for the job's nodes."""
+    from .replay import options_from_args
     shaped = SimpleNamespace(**{"only": [], "merge_kubeconfig": False, "use_context": False, **vars(args)})
     if shaped.concurrency < 1:
         raise InputError([Problem("", "--concurrency must be 1 or more", "")])
@@ -102,6 +106,8 @@ def options_for(answers: Answers, args, job: Job) -> ApplyOptions:
 def run_on_terminal(answers: Answers, job: Job, args, secrets: list[Secret] = (),
                     options: ApplyOptions | None = None) -> Day2Result:
     """Run the job with replay's live table (or plain lines), Ctrl-C handling and summary."""
+    from .day2_run import Runner
+    from .replay import run_with_progress
     options = options or options_for(answers, args, job)
     return run_with_progress(answers, options, run=lambda a, o, on_event: Runner(a, job, o, on_event,
                                                                                  list(secrets)).run())
