@@ -35,6 +35,9 @@ def install_env(answers: Answers, node: Node) -> dict[str, str]:
     else:
         env["INSTALL_K3S_CHANNEL"] = release.channel or "stable"
     env["INSTALL_K3S_EXEC"] = "server" if node.role == "server" else "agent"
+    # The install step runs only when something changed; the installer itself does not see a new
+    # config.yaml, nor an airgap binary that is already in place, and would keep the old k3s running.
+    env["INSTALL_K3S_FORCE_RESTART"] = "true"
     if answers.install.method == "airgap":
         env["INSTALL_K3S_SKIP_DOWNLOAD"] = "true"
     return env
@@ -49,14 +52,15 @@ def install_script(answers: Answers, node: Node) -> str:
                 f"rc-update add {svc} default\n"
                 f"rc-service {svc} restart\n")
     script = head + _exports(install_env(answers, node))
+    on_failure = f' || {{ rc=$?\n{_log_tail(service_name(answers, node))}    exit $rc\n}}\n'
     if method == "airgap" or answers.install.script_from == "local":
-        return script + f"sh {LOCAL_INSTALLER}\n"
+        return script + f"sh {LOCAL_INSTALLER}" + on_failure
     return script + (
         'installer=$(mktemp)\n'
         'trap \'rm -f "$installer"\' EXIT\n'
         f'if command -v curl >/dev/null; then curl -sfL {INSTALL_URL} -o "$installer"; '
         f'else wget -qO "$installer" {INSTALL_URL}; fi\n'
-        'sh "$installer"\n')
+        'sh "$installer"' + on_failure)
 
 
 def restart_script(answers: Answers, node: Node) -> str:

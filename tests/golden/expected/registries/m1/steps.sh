@@ -18,8 +18,14 @@
 set -eu
 export INSTALL_K3S_VERSION=v1.32.2+k3s1
 export INSTALL_K3S_EXEC=server
+export INSTALL_K3S_FORCE_RESTART=true
 export INSTALL_K3S_SKIP_DOWNLOAD=true
-sh /var/lib/rancher/k3s/k3swiz/install.sh
+sh /var/lib/rancher/k3s/k3swiz/install.sh || { rc=$?
+    echo "last lines of the k3s log:" >&2
+    if command -v journalctl >/dev/null; then journalctl -u k3s -n 20 --no-pager >&2 || true; fi
+    if [ -f /var/log/k3s.log ]; then tail -n 20 /var/log/k3s.log >&2; fi
+    exit $rc
+}
 
 # --- step 3: wait until m1 is ready ---
 set -u

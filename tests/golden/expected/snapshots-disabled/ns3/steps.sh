@@ -13,10 +13,16 @@
 set -eu
 export INSTALL_K3S_VERSION=v1.31.4+k3s1
 export INSTALL_K3S_EXEC=server
+export INSTALL_K3S_FORCE_RESTART=true
 installer=$(mktemp)
 trap 'rm -f "$installer"' EXIT
 if command -v curl >/dev/null; then curl -sfL https://get.k3s.io -o "$installer"; else wget -qO "$installer" https://get.k3s.io; fi
-sh "$installer"
+sh "$installer" || { rc=$?
+    echo "last lines of the k3s log:" >&2
+    if command -v journalctl >/dev/null; then journalctl -u k3s -n 20 --no-pager >&2 || true; fi
+    if [ -f /var/log/k3s.log ]; then tail -n 20 /var/log/k3s.log >&2; fi
+    exit $rc
+}
 
 # --- step 3: wait until ns3 is ready ---
 set -u
