@@ -83,6 +83,11 @@ def check_release(answers: Answers, catalog: Catalog, report: Report) -> K3sVers
     if release.version and release.channel:
         report.add(path, "give a version or a channel, not both", "remove one of them")
     if release.version:
+        if release.version != release.version.strip():
+            # The installer would put the spaces into its download URL, and a rerun would never
+            # find the installed version equal to it (so it would reinstall every time).
+            report.add(f"{path}.version", f"`{release.version}` has spaces or line breaks around it",
+                       f"write it as {release.version.strip()}")
         try:
             version = K3sVersion.parse(release.version)
         except ValueError as exc:
@@ -108,15 +113,30 @@ def check_cluster(answers: Answers, report: Report) -> None:
         report.add("cluster.name", f"`{cluster.name}` cannot name a kubeconfig context and file",
                    "lowercase letters, digits, `-`, `_` and `.`")
     if cluster.mode == "join":
-        url = urlparse(cluster.join_url or "")
         if not cluster.join_url:
             report.add("cluster.join-url", "joining an existing cluster needs its URL",
                        "e.g. join-url: https://10.0.0.5:6443")
-        elif url.scheme != "https" or not url.hostname:
-            report.add("cluster.join-url", f"`{cluster.join_url}` is not an https:// URL",
-                       "k3s only joins over https, e.g. https://10.0.0.5:6443")
+        else:
+            check_join_url(cluster.join_url, report)
     elif cluster.join_url:
         report.add("cluster.join-url", "only used with `mode: join`", "remove it, or set cluster.mode: join")
+
+
+def check_join_url(text: str, report: Report) -> None:
+    """https://HOST[:PORT] with HOST an IP or DNS name: it lands in every node's config.yaml."""
+    example = "k3s only joins over https, e.g. https://10.0.0.5:6443"
+    try:
+        url = urlparse(text)
+        port = url.port  # raises for a port that is not a number in 0-65535
+    except ValueError as exc:
+        report.add("cluster.join-url", f"`{text}` is not a URL ({exc})", example)
+        return
+    if url.scheme != "https" or not url.hostname:
+        report.add("cluster.join-url", f"`{text}` is not an https:// URL", example)
+    elif port == 0:
+        report.add("cluster.join-url", f"`{text}`: port 0 cannot be joined", example)
+    else:
+        check_address(url.hostname, "cluster.join-url", report)
 
 
 def check_datastore(answers: Answers, version: K3sVersion | None, catalog: Catalog, report: Report) -> None:
