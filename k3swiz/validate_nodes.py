@@ -7,6 +7,7 @@ from collections import Counter
 
 from .answers import Answers
 from .problems import Report
+from .ssh_config import SshConfigError, parse_jump_spec
 from .validate_network import check_address
 
 RFC1123_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -16,6 +17,7 @@ TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 # k3s (the kubelet) refuses these label prefixes at registration.
 RESERVED_LABEL_DOMAINS = ("kubernetes.io", "k8s.io")
 MAX_CONNECT_TIMEOUT = 3600
+USER_NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}\$?$")  # POSIX portable names (+ Samba's $)
 ALLOWED_RESERVED = ("node-restriction.kubernetes.io/", "node.kubernetes.io/")
 
 
@@ -52,7 +54,9 @@ def check_nodes(answers: Answers, report: Report) -> None:
             _check_taint(taint, f"{path}.taints[{j}]", report)
         if node.ssh:
             _check_port(node.ssh.port, f"{path}.ssh.port", report)
+            _check_login(node.ssh, f"{path}.ssh", report)
     _check_port(answers.ssh.port, "ssh.port", report)
+    _check_login(answers.ssh, "ssh", report)
     _check_timeout(answers.ssh.connect_timeout, "ssh.connect-timeout", report)
 
 
@@ -90,6 +94,24 @@ def _ssh_port(answers: Answers, node) -> int:
 def _check_port(port: int | None, path: str, report: Report) -> None:
     if port is not None and not 1 <= port <= 65535:
         report.add(path, f"port {port} is out of range", "1-65535")
+
+
+def _check_login(settings, path: str, report: Report) -> None:
+    """ssh.user and ssh.proxy-jump: a user name, and [user@]host[:port] hops (as `ssh -J` takes)."""
+    if settings.user is not None and not USER_NAME.match(settings.user):
+        report.add(f"{path}.user", f"`{settings.user}` is not a user name",
+                   "letters, digits, `.`, `_` and `-` (as in /etc/passwd), e.g. root or deploy")
+    jump = settings.proxy_jump
+    for hop in jump.split(",") if jump and jump.lower() != "none" else []:
+        try:
+            user, host, port = parse_jump_spec(hop)
+        except SshConfigError as exc:
+            report.add(f"{path}.proxy-jump", str(exc), "e.g. proxy-jump: admin@bastion.example.com:22")
+            continue
+        if user is not None and not USER_NAME.match(user):
+            report.add(f"{path}.proxy-jump", f"`{user}` in `{hop}` is not a user name", "e.g. admin@bastion")
+        check_address(host, f"{path}.proxy-jump", report)
+        _check_port(port, f"{path}.proxy-jump", report)
 
 
 def _check_timeout(seconds: float, path: str, report: Report) -> None:
