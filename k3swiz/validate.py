@@ -12,6 +12,7 @@ import errno
 import os
 import re
 import stat
+from pathlib import Path
 from urllib.parse import urlparse
 
 from .answers import Answers, Loaded
@@ -238,6 +239,11 @@ def check_install(answers: Answers, report: Report) -> None:
                     report.add(f"install.airgap.{key}", "missing", "the local path of the file")
             files += [(f"install.airgap.{k}", getattr(install.airgap, k.replace("-", "_")))
                       for k in ("k3s-binary", "images", "install-script")]
+            images_name = Path(install.airgap.images or "x").name
+            if any(c in images_name for c in "\n\r"):
+                # Its name becomes a file name on the nodes, where the writer refuses line breaks.
+                report.add("install.airgap.images", f"the file name {images_name!r} has a line break",
+                           "rename the images archive, e.g. k3s-airgap-images-amd64.tar.zst")
     elif install.airgap is not None:
         report.warn("install.airgap", f"ignored with method {install.method}", "remove it or use method: airgap")
     if install.script_from == "local":
