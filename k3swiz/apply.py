@@ -26,6 +26,7 @@ from .render import render_node
 from .scripts import service_name
 from .secrets import Secret
 from .ssh import SshError, Transport
+from .ssh_config import SshConfigError
 from .steps import StepFailed, run_step
 from .token import TokenSource
 
@@ -209,6 +210,10 @@ class Applier:
             transport, result = self.options.access.open(self.answers, node, script)
         except SshError as exc:
             self._fail(node.name, "connect", str(exc))
+            return
+        except SshConfigError as exc:  # ~/.ssh/config (or a ProxyJump) that cannot be understood
+            self._fail(node.name, "connect", f"{exc} — fix that SSH setting, or point ssh.* in the answers "
+                                             "at what this node needs")
             return
         self.transports[node.name] = transport
         if not result.ok:
