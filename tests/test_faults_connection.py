@@ -178,3 +178,16 @@ def test_5_frozen_and_refusing_nodes_fail_within_the_connect_timeout(lab_factory
     lab.rekey_known_hosts()
     assert apply_file(path, tmp_path).ok
 
+
+
+def test_3c_unreadable_ssh_config_fails_the_nodes_not_the_run(lab_factory, tmp_path):
+    lab, nodes = lab_factory(2)
+    path = lab_answers(lab, nodes, tmp_path, servers=1, name="sshconfig")
+    config = tmp_path / "ssh_config"
+    config.write_text("Host *\n    HostName\n")
+    result = apply_file(path, tmp_path, access=Access(ssh_config_path=config))
+    for outcome in result.outcomes.values():
+        assert outcome.state == FAILED and outcome.phase == "connect"
+        assert f"{config}:2" in outcome.message and "Keyword value" in outcome.message
+    assert (result.journal / "summary.json").exists()
+    no_change_anywhere(nodes)
