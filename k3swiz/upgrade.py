@@ -103,12 +103,9 @@ def version_check_script(node: Node, version: str, through_api: bool, timeout: f
 
 
 def upgrade_install(answers: Answers, step: Run) -> Run:
-    """The installer for an upgrade. With airgap it is told to restart k3s even when it sees no change:
-    the new binary is already in place when it takes its "before" hashes, so it would say "No change
-    detected" and keep the old k3s running (k3s-facts §2.1 INSTALL_K3S_FORCE_RESTART). A downloaded
-    binary changes those hashes by itself, so the script method restarts only when needed."""
-    force = "export INSTALL_K3S_FORCE_RESTART=true\n" if answers.install.method == "airgap" else ""
-    return Run("install k3s (upgrade)", force + step.script, "install", step.timeout)
+    """The installer for an upgrade: replay's own install step (which always sets
+    INSTALL_K3S_FORCE_RESTART, since an airgap binary already in place looks like "no change")."""
+    return Run("install k3s (upgrade)", step.script, "install", step.timeout)
 
 
 def kubectl_task(verb: str, node: Node, on: Node) -> Task:
