@@ -24,7 +24,7 @@ import posixpath
 import re
 import secrets
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from shlex import quote
 
@@ -39,7 +39,7 @@ class RemoteFile:
     """One file to put on a node: content is bytes or a local file to stream."""
 
     path: str
-    content: bytes | Path
+    content: bytes | Path = field(repr=False)  # may be a token: an error that shows a file must not show it
     mode: int
     owner: str | None = None  # "user" or "user:group"
 

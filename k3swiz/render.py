@@ -8,7 +8,7 @@ file, the Traefik HelmChartConfig on servers, registries.yaml, and Alpine's
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import ip_address
 from pathlib import Path
 
@@ -32,7 +32,9 @@ SUPERVISOR_PORT = 6443
 @dataclass(frozen=True)
 class RenderedFile:
     path: str                    # absolute path on the node
-    content: bytes | Path        # bytes, or a local file to upload as it is (airgap bundle)
+    # bytes, or a local file to upload as it is (airgap bundle); left out of repr(), which
+    # error messages and tracebacks show: the token file's content is the token itself
+    content: bytes | Path = field(repr=False)
     mode: int
     secret: bool = False         # holds a secret: never shown, only its path
     origin: str | None = None    # a local upload's path as the answers file writes it
