@@ -137,6 +137,17 @@ class WizardApp(App[int]):
 
     async def action_quit(self) -> None:
         from .dialogs import ConfirmDialog
+        if getattr(self.screen, "running", False):
+            apply_screen = self.screen
+
+            def stop_and_quit(confirmed: bool | None) -> None:
+                if confirmed:
+                    apply_screen.stop_apply()
+                    self.exit(EXIT_APPLY_FAILED)
+            self.push_screen(ConfirmDialog(
+                "Quit while applying?", "Apply is still running. Stop it (no new step starts; a step "
+                "already running on a node finishes first) and quit?", yes="Stop and quit"), stop_and_quit)
+            return
         if not self.state.dirty:
             self.exit(self.exit_code)
             return

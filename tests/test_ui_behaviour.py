@@ -257,6 +257,29 @@ def test_sudo_password_modal_is_masked_and_hands_a_secret_to_the_engine(tmp_path
     assert isinstance(got[0], Secret) and got[0].reveal() == "pa55word" and "pa55word" not in repr(got[0])
 
 
+def test_quitting_during_apply_asks_the_engine_to_stop_and_returns_1(tmp_path):
+    stopped: list = []
+
+    def slow(answers, options, on_event):
+        on_event(SimpleNamespace(node="cp1", phase="install k3s", state="running", message="", elapsed=0.1))
+        stopped.append(options.stop.wait(timeout=30))        # a long step, until asked to stop
+        return SimpleNamespace(ok=False, failed=[], kubeconfig=None, journal=None, interrupted=True)
+
+    async def journey():
+        app = build_app(copy_fixture(tmp_path), apply_fn=slow)
+        async with app.run_test(size=SIZE) as pilot:
+            await next_step(pilot)
+            await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "confirm")
+            await pilot.press("enter")
+            await until(pilot, lambda: getattr(app.screen, "node_states", {}).get("cp1") == "running", "running")
+            await pilot.press("ctrl+q")
+            await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "quit confirmation")
+            await pilot.press("enter")
+        return app.return_value
+    assert run(journey()) == 1
+    assert stopped == [True]
+
+
 def test_failed_apply_offers_retry_of_the_failed_nodes_only(tmp_path):
     runs: list = []
 

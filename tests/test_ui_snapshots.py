@@ -50,6 +50,10 @@ async def applied(pilot) -> None:
     await until(pilot, lambda: app.focused is app.screen.query_one("#next"), "Finish focused")
 
 
+async def review(pilot) -> None:
+    await until(pilot, lambda: getattr(pilot.app.screen, "built", 0) > 0, "plan rendered")
+
+
 async def save_dialog(pilot) -> None:
     await until(pilot, lambda: getattr(pilot.app.screen, "form_ready", False), "cluster ready")
     await pilot.press("ctrl+s")
@@ -69,7 +73,7 @@ CASES = {
     "traefik_v3": ("homelab", at("traefik")),
     "traefik_v1": ("edge", at("traefik")),
     "extras": ("homelab", at("extras")),
-    "review": ("homelab", None),
+    "review": ("homelab", review),
     "apply_done": ("homelab", applied),
     "help": ("homelab", help_dialog),
     "save_as": ("new", save_dialog),

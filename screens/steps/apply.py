@@ -22,7 +22,8 @@ from ..apply_bridge import event_line, host_key_fingerprint, make_options, outco
 from ..dialogs import HostKeyDialog, SudoPasswordDialog
 from .base import StepScreen
 
-COLUMNS = ("node", "role", "phase", "state", "elapsed")
+# Fixed widths: widths grown from the values seen would depend on which events were drawn.
+COLUMNS = {"node": 14, "role": 6, "phase": 20, "state": 10, "elapsed": 8}
 # Plain symbols, not colours: DataTable cells take Rich markup, which knows no theme variables.
 STATE_STYLE = {"done": "✓ done", "failed": "✗ failed", "running": "▶ running", "skipped": "- skipped",
                "pending": "· pending"}
@@ -44,6 +45,7 @@ class ApplyStep(StepScreen):
         self.running = False
         self.finished = False
         self.failed_nodes: list[str] = []
+        self.options = None   # the engine's ApplyOptions of the current run
 
     def compose_body(self) -> ComposeResult:
         yield DataTable(id="progress", cursor_type="row", zebra_stripes=True)
@@ -57,8 +59,8 @@ class ApplyStep(StepScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#progress", DataTable)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
+        for column, width in COLUMNS.items():
+            table.add_column(column, key=column, width=width)
         for node in self.state.answers.nodes:
             table.add_row(node.name, node.role, "", STATE_STYLE["pending"], "", key=node.name)
             self.node_states[node.name] = "pending"
@@ -78,16 +80,24 @@ class ApplyStep(StepScreen):
         self.query_one("#back", Button).disabled = True
         self.query_one("#summary", Static).update("Applying ...")
         self.log_line(f"apply started{' for ' + ', '.join(only) if only else ''}")
-        self.run_apply(only)
+        self.options = make_options(only, self.ask_host_key, self.ask_sudo_password)
+        self.run_apply(self.options)
+
+    def stop_apply(self) -> None:
+        """Ask the engine to start no new step (one already running on a node finishes)."""
+        if self.options is not None:
+            self.options.stop.set()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
-    def run_apply(self, only: list[str] | None):
+    def run_apply(self, options):
         """The core's apply, off the UI thread; every event comes back via call_from_thread."""
-        options = make_options(only, self.ask_host_key, self.ask_sudo_password)
         return self.wizard.apply_fn(self.state.answers, options, self.relay)
 
     def relay(self, event) -> None:
-        self.app.call_from_thread(self.show_event, event)
+        try:
+            self.app.call_from_thread(self.show_event, event)
+        except RuntimeError:  # the app has exited while the engine finishes its current step
+            pass
 
     def show_event(self, event) -> None:
         name = getattr(event, "node", "") or ""
@@ -97,11 +107,10 @@ class ApplyStep(StepScreen):
         state = getattr(event, "state", "") or ""
         self.node_states[name] = state
         table = self.query_one("#progress", DataTable)
-        table.update_cell(name, "phase", getattr(event, "phase", "") or "", update_width=True)
-        table.update_cell(name, "state", STATE_STYLE.get(state, state), update_width=True)
+        table.update_cell(name, "phase", getattr(event, "phase", "") or "")
+        table.update_cell(name, "state", STATE_STYLE.get(state, state))
         elapsed = getattr(event, "elapsed", None)
-        table.update_cell(name, "elapsed", f"{elapsed:.1f}s" if isinstance(elapsed, (int, float)) else "",
-                          update_width=True)
+        table.update_cell(name, "elapsed", f"{elapsed:.1f}s" if isinstance(elapsed, (int, float)) else "")
 
     def log_line(self, text: str) -> None:
         self.query_one("#log", RichLog).write(text)
@@ -144,7 +153,10 @@ class ApplyStep(StepScreen):
         def done(value) -> None:
             box["value"] = value
             answered.set()
-        self.app.call_from_thread(self.app.push_screen, make_dialog(), done)
+        try:
+            self.app.call_from_thread(self.app.push_screen, make_dialog(), done)
+        except RuntimeError:  # the app has exited: nobody to ask
+            return default
         worker = get_current_worker()
         while not answered.wait(0.2):
             if worker.is_cancelled:

@@ -28,6 +28,8 @@ class ReviewStep(StepScreen):
             "order they run (the same text `k3swiz plan --out DIR` writes to DIR/<node>/steps.sh).\n\n"
             "Apply saves the answers first (you choose the file), then runs the plan.")
 
+    built = 0   # plans rendered so far (tests wait on it)
+
     def compose_body(self) -> ComposeResult:
         yield Static("", id="review-summary")
         yield Static("", id="review-problems")
@@ -56,6 +58,7 @@ class ReviewStep(StepScreen):
             steps = ", ".join(TITLES[s] for s in FORM_STEPS if state.errors_of(s))
             self.query_one("#review-summary", Static).update(
                 f"No plan yet: fix the errors first (steps: {steps}). Click a ✗ step in the bar to go there.")
+            self.built += 1
             return
         plan, reviews = build_review(state.answers, self.wizard.current_files)
         self.query_one("#review-summary", Static).update("\n".join(summary_lines(plan)))
@@ -63,7 +66,8 @@ class ReviewStep(StepScreen):
         await holder.mount(tabs)
         for review in reviews:
             await tabs.add_pane(TabPane(f"{review.name} ({review.role})", *self.node_widgets(review)))
-        tabs.query_one(Tabs).focus()
+        tabs.query_one(Tabs).focus(scroll_visible=False)   # keep the summary in view
+        self.built += 1
 
     def node_widgets(self, review: NodeReview) -> list:
         widgets: list = [Static(f"{review.name}: {review.note}", classes="note")]
