@@ -16,9 +16,6 @@ from typing import Any
 
 from k3swiz.secrets import Secret
 
-STATES = ("pending", "running", "done", "failed", "skipped")
-
-
 class NotAvailable(RuntimeError):
     """A part of the core the wizard calls has not been written yet."""
 
@@ -73,7 +70,6 @@ class ApplyOutcome:
     failed: list[str] = field(default_factory=list)
     kubeconfig: str | None = None
     journal: str | None = None
-    error: str | None = None
 
 
 def outcome_of(result: Any, node_states: dict[str, str]) -> ApplyOutcome:

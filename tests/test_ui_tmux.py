@@ -112,7 +112,8 @@ def test_wizard_in_tmux_saves_answers_and_quits_with_130(tmp_path, record_proper
     record_property("typing_attempts", attempts)
     print(f"\nlaunch to first paint: {first_paint:.3f}s; python -c 'import textual': {import_textual:.3f}s; "
           f"typed the name {attempts} time(s)")
-    assert first_paint < 5.0   # the goal is < 0.6 s on an idle machine; this only catches a hang
+    # No bound on first_paint here: the goal (< 0.6 s) holds on an idle machine, and a busy CI
+    # box stretches it; wait_for's deadline already fails a wizard that never paints.
 
 
 def measure_import_textual() -> float:
