@@ -21,6 +21,7 @@ from .answers import Answers, TokenRef
 from .problems import Report
 from .secrets import Secret
 
+MAX_TOKEN_FILE = 64 * 1024
 FULL_TOKEN = re.compile(r"^K10(?P<hash>[0-9a-f]{64})::(?P<user>[^:\s]+):(?P<password>\S+)$")
 
 
@@ -79,6 +80,8 @@ class TokenSource:
             return None
         if not path.exists():
             return create_token_file(path) if create else None
+        if not path.is_file() or path.stat().st_size > MAX_TOKEN_FILE:
+            return None   # a folder, a device or a huge file holds no token; validation says so
         return Secret(path.read_text(encoding="utf-8", errors="replace").strip())
 
 
