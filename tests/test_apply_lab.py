@@ -119,3 +119,22 @@ def test_join_existing_cluster(lab_factory, tmp_path):
         assert config["server"] == f"https://{nodes[0].address}:6443"
     registered = sorted(p.name for p in (lab.shared_dir / "nodes").iterdir())
     assert registered == sorted(n.name for n in nodes)
+
+
+def test_look_at_node_reads_facts_and_current_files_but_not_the_token(ha, tmp_path):
+    from k3swiz.answers import load_answers
+    from k3swiz.connect import Access
+    from k3swiz.probe import look_at_node, probe_node
+    lab, nodes, path = ha
+    answers = load_answers(path).answers
+    access = Access(ssh_config_path=tmp_path / "none")
+    before = look_at_node(answers, nodes[0].name, access)
+    assert before.facts.k3s_version is None and before.problems == []
+    assert before.current["/etc/rancher/k3s/config.yaml"] is None
+    assert apply_file(path, tmp_path).ok
+    after = look_at_node(answers, nodes[0].name, access)
+    assert after.facts.k3s_version == "v1.33.6+k3s1" and after.facts.service_active
+    assert "cluster-init: true" in after.current["/etc/rancher/k3s/config.yaml"]
+    assert "/etc/rancher/k3s/cluster-token" not in after.current
+    facts, problems = probe_node(answers, nodes[3].name, access)
+    assert facts.init == "systemd" and problems == []
