@@ -112,8 +112,8 @@ class _interrupts:
             print("\nk3swiz: stopping after the running steps (Ctrl-C again to abandon them)", file=sys.stderr)
         elif self.count == 2:
             self.options.abandon.set()
-            print("\nk3swiz: abandoning the running steps; the journal and summary will say which",
-                  file=sys.stderr)
+            print("\nk3swiz: abandoning the running steps; the journal and summary will say which "
+                  "(Ctrl-C once more quits at once)", file=sys.stderr)
         else:
             raise KeyboardInterrupt
 
