@@ -78,13 +78,14 @@ class ApplyResult:
         return [o for o in self.outcomes.values() if o.state == FAILED]
 
 
-class AbandonWatch:
-    """While a run lasts, watch options.abandon (a second Ctrl-C): when it is set, close every
-    connection, so running steps end at once as lost connections instead of being waited for.
+ABANDONED = ("abandoned on the second Ctrl-C while `{}` was running: it may or may not have finished "
+             "on the node; run again to check and complete it")
 
-    A thread polls the event because the signal handler must not touch paramiko itself: it
-    runs on the main thread, which may be inside paramiko holding a lock.
-    """
+
+class AbandonWatch:
+    """Watches options.abandon (the second Ctrl-C) during a run, then closes every connection so
+    running steps end at once. A thread does it: the signal handler runs on the main thread,
+    which may be inside paramiko holding its locks."""
 
     POLL_SECONDS = 0.1
 
@@ -240,7 +241,8 @@ class Applier:
             try:
                 detail = run_step(step, transport, self.answers, self.options, self.journal)
             except (StepFailed, SshError) as exc:
-                self._fail(name, step.title, self._abandoned(step.title) or str(exc))
+                self._fail(name, step.title, ABANDONED.format(step.title) if self.abandon_watch.triggered
+                           else str(exc))
                 return
             if step.kind == "kubeconfig":
                 self.kubeconfig = Path(detail)
@@ -252,12 +254,6 @@ class Applier:
         self._emit(name, "done", DONE, summary)
 
     # -- bookkeeping ---------------------------------------------------------------------------------
-
-    def _abandoned(self, title: str) -> str | None:
-        if not self.abandon_watch.triggered:
-            return None
-        return (f"abandoned on the second Ctrl-C while `{title}` was running: it may or may not have "
-                "finished on the node; run again to check and complete it")
 
     def _elapsed(self, node: str) -> float:
         return time.monotonic() - self.started.get(node, time.monotonic())
