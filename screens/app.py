@@ -14,7 +14,8 @@ from textual.binding import Binding
 
 from k3swiz.assets import asset_path
 
-from .apply_bridge import ApplyFn, ProbeFn, default_apply, default_probe
+from .apply_bridge import ApplyFn, default_apply
+from .node_looks import LookFn, ProbeFn, default_look, default_probe
 from .wizard_state import FORM_STEPS, STEPS, WizardState, state_from_file
 
 STEP_CLASSES = {
@@ -41,14 +42,18 @@ class WizardApp(App[int]):
 
     def __init__(self, state: WizardState, *, open_step: str = "cluster", notices: list[str] | None = None,
                  apply_fn: ApplyFn | None = None, probe_fn: ProbeFn | None = None,
-                 current_files: dict[str, dict[str, str]] | None = None) -> None:
+                 look_fn: LookFn | None = None, current_files: dict[str, dict[str, str | None]] | None = None
+                 ) -> None:
         super().__init__()
         self.state = state
         self.open_step = open_step
         self.notices = notices or []
         self.apply_fn = apply_fn or default_apply
         self.probe_fn = probe_fn or default_probe
-        self.current_files = current_files or {}   # {node: {path: text now on it}} for the review's diffs
+        self.look_fn = look_fn or default_look
+        # {node: {path: text now on it, or None: absent}} for the review's diffs, and why a node was not compared
+        self.current_files = current_files or {}
+        self.compare_errors: dict[str, str] = {}
         self.exit_code = EXIT_QUIT                  # what quitting returns; the apply screen changes it
         self.current_step: str | None = None
 

@@ -1,4 +1,4 @@
-"""Where the wizard meets the apply engine and the fact probes (no Textual here).
+"""Where the wizard meets the apply engine (no Textual here; node probes: node_looks.py).
 
 The engine (k3swiz/apply.py) is `apply_plan(answers, options, on_event) -> ApplyResult`;
 its events carry .node, .phase, .state ("pending" | "running" | "done" | "failed" |
@@ -16,12 +16,7 @@ from typing import Any
 
 from k3swiz.secrets import Secret
 
-class NotAvailable(RuntimeError):
-    """A part of the core the wizard calls has not been written yet."""
-
-
 ApplyFn = Callable[[Any, Any, Callable[[Any], None]], Any]
-ProbeFn = Callable[[Any, str], Any]
 
 
 def make_options(only: list[str] | None, ask_host_key: Callable[[Any], bool],
@@ -43,24 +38,6 @@ def host_key_fingerprint(unknown: Any) -> str:
     text = getattr(unknown, "message", "") or str(unknown)
     found = re.search(r"presents the key (.+)$", text)
     return found.group(1) if found else text
-
-
-def default_probe(answers, node_name: str):
-    from k3swiz import facts
-    probe = getattr(facts, "probe_node", None)
-    if probe is None:
-        raise NotAvailable("test connection: not available yet (k3swiz.facts.probe_node is being written)")
-    return probe(answers, node_name)
-
-
-def describe_facts(facts: Any) -> str:
-    """One line about a probed node: OS, init system, installed k3s, ports taken."""
-    os_name = " ".join(part for part in (getattr(facts, "os_id", ""), getattr(facts, "os_version", "")) if part)
-    k3s = getattr(facts, "k3s_version", None)
-    taken: dict = getattr(facts, "ports_taken", {}) or {}
-    ports = ", ".join(f"{port} ({proc})" for port, proc in sorted(taken.items())) or "none"
-    return (f"OS {os_name or 'unknown'}, init {getattr(facts, 'init', 'unknown')}, "
-            f"k3s {k3s or 'not installed'}, ports in use by others: {ports}")
 
 
 @dataclass

@@ -6,20 +6,16 @@ and journal paths, and a retry of the failed nodes.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, RichLog, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from k3swiz.assets import asset_path
 
-from ..apply_bridge import event_line, host_key_fingerprint, make_options, outcome_of
-from ..dialogs import HostKeyDialog, SudoPasswordDialog
+from ..apply_bridge import event_line, make_options, outcome_of
+from ..prompts import Prompter
 from .base import StepScreen
 
 # Fixed widths: widths grown from the values seen would depend on which events were drawn.
@@ -80,7 +76,9 @@ class ApplyStep(StepScreen):
         self.query_one("#back", Button).disabled = True
         self.query_one("#summary", Static).update("Applying ...")
         self.log_line(f"apply started{' for ' + ', '.join(only) if only else ''}")
-        self.options = make_options(only, self.ask_host_key, self.ask_sudo_password)
+        # The engine asks from its fan-out threads; a stop (quit) ends any wait for an answer.
+        prompter = Prompter(self.app, stopped=lambda: self.options is not None and self.options.stop.is_set())
+        self.options = make_options(only, prompter.ask_host_key, prompter.ask_sudo_password)
         self.run_apply(self.options)
 
     def stop_apply(self) -> None:
@@ -142,33 +140,6 @@ class ApplyStep(StepScreen):
         self.query_one("#retry").display = bool(outcome.failed)
         self.query_one("#back", Button).disabled = False
         self.failed_nodes = outcome.failed
-
-    # --- prompts the engine asks from its thread -----------------------------------
-
-    def _ask(self, make_dialog: Callable[[], Screen], default):
-        """Show a modal from the worker thread and wait for the person's answer."""
-        answered = threading.Event()
-        box = {"value": default}
-
-        def done(value) -> None:
-            box["value"] = value
-            answered.set()
-        try:
-            self.app.call_from_thread(self.app.push_screen, make_dialog(), done)
-        except RuntimeError:  # the app has exited: nobody to ask
-            return default
-        worker = get_current_worker()
-        while not answered.wait(0.2):
-            if worker.is_cancelled:
-                return default
-        return box["value"]
-
-    def ask_host_key(self, unknown) -> bool:
-        return bool(self._ask(lambda: HostKeyDialog(getattr(unknown, "node", "?"), host_key_fingerprint(unknown)),
-                              False))
-
-    def ask_sudo_password(self, prompt: str):
-        return self._ask(lambda: SudoPasswordDialog(prompt), None)
 
     # --- buttons -------------------------------------------------------------------
 

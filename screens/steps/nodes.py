@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
+from textual.markup import escape
 from textual.widgets import Button, DataTable, Input, Static
 
 from k3swiz.answers import Node
 from k3swiz.assets import asset_path
 
-from ..apply_bridge import NotAvailable, describe_facts
 from ..form_values import optional_text, parse_int
-from ..widgets import Field, FieldMessage
+from ..node_looks import ProbeOutcome, describe_facts, run_probe, short_status
+from ..prompts import Prompter
+from ..widgets import Field, FieldMessage, problem_markup
 from .base import StepScreen
 
-COLUMNS = ("name", "address", "role", "IPv6", "SSH", "labels")
+COLUMNS = ("name", "address", "role", "IPv6", "SSH", "labels", "checked")
+MAX_PARALLEL_PROBES = 8   # "test all" on a big cluster: a few at a time, like apply's fan-out
 
 
 class NodesStep(StepScreen):
@@ -28,13 +34,16 @@ class NodesStep(StepScreen):
         Binding("e", "edit", "Edit"),
         Binding("delete,x", "remove", "Remove"),
         Binding("t", "test", "Test connection"),
+        Binding("T", "test_all", "Test all", show=False),
     ]
     HELP = ("Add every machine: its address, a name (the Kubernetes node name) and a role. "
             "In a new cluster the first server initialises it (change that on the Datastore step). "
             "Use an odd number of servers with etcd (1, 3, 5).\n\nSSH: the defaults below apply to every "
             "node; a node's own user/port/key win. ~/.ssh/config and the SSH agent are used too.\n\n"
             "Keys (with the table focused): a add, e or Enter edit, x/Delete remove, t test connection "
-            "(reads the OS, init system, installed k3s and ports in use; changes nothing).")
+            "of the selected node, T test all (reads the OS, init system, installed k3s, ports in use "
+            "and what would stop an apply; changes nothing). Unknown host keys and a sudo password "
+            "are asked for as during apply. A node that was tested is compared with on the Review step.")
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="row", id="ssh-defaults"):
@@ -50,11 +59,18 @@ class NodesStep(StepScreen):
             yield Button("Edit", id="edit", compact=True)
             yield Button("Remove", id="remove", compact=True)
             yield Button("Test connection", id="test", compact=True)
+            yield Button("Test all", id="test-all", compact=True)
         yield Static("", id="probe-result")
         yield FieldMessage("nodes", "ssh", id="nodes-message")
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.testing: set[str] = set()   # nodes whose test runs now
+
     def on_mount(self) -> None:
-        self.query_one("#nodes", DataTable).add_columns(*COLUMNS)
+        table = self.query_one("#nodes", DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
         super().on_mount()
 
     # --- answers <-> widgets -------------------------------------------------------
@@ -88,7 +104,8 @@ class NodesStep(StepScreen):
         if ssh and (ssh.user or ssh.port or ssh.identity_file):
             via = f"{ssh.user or ''}{':' + str(ssh.port) if ssh.port else ''}{' key' if ssh.identity_file else ''}"
         role = node.role + (" (init)" if node is self.state.answers.init_server else "")
-        return node.name, node.address, role, node.ipv6 or "", via, ", ".join(node.labels)
+        checked = "… testing" if node.name in self.testing else short_status(self.probes.get(node.name))
+        return node.name, node.address, role, node.ipv6 or "", via, ", ".join(node.labels), checked
 
     # --- add / edit / remove -------------------------------------------------------
 
@@ -108,6 +125,7 @@ class NodesStep(StepScreen):
             if index is None:
                 nodes.append(node)
             else:
+                self.probes.pop(nodes[index].name, None)   # what was tested is not this node any more
                 nodes[index] = node
             self.after_nodes_changed(len(nodes) - 1 if index is None else index)
         self.app.push_screen(NodeFormDialog(self.state.answers, index), saved)
@@ -130,6 +148,7 @@ class NodesStep(StepScreen):
         index = self.selected_index()
         if index is not None:
             removed = self.state.answers.nodes.pop(index)
+            self.probes.pop(removed.name, None)
             self.notify(f"Removed {removed.name or removed.address}")
             self.after_nodes_changed(max(0, index - 1))
 
@@ -155,22 +174,71 @@ class NodesStep(StepScreen):
 
     # --- test connection -----------------------------------------------------------
 
+    @property
+    def probes(self) -> dict[str, ProbeOutcome]:
+        """Per node name, what its last test found (kept in the state: the review uses it)."""
+        return self.state.ui.setdefault("probes", {})
+
     def action_test(self) -> None:
         index = self.selected_index()
-        if index is None:
+        self.start_probes([] if index is None else [self.state.answers.nodes[index].name])
+
+    def action_test_all(self) -> None:
+        self.start_probes([node.name for node in self.state.answers.nodes])
+
+    def start_probes(self, names: list[str]) -> None:
+        if not names:
             self.query_one("#probe-result", Static).update("Add a node first.")
             return
-        name = self.state.answers.nodes[index].name
-        self.query_one("#probe-result", Static).update(f"{name}: connecting ...")
-        self.probe(name)
+        self.testing.update(names)
+        self.fill_table()
+        self.query_one("#probe-result", Static).update(f"{', '.join(names)}: connecting ...")
+        self.probe(names)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="probe")
-    def probe(self, name: str) -> None:
-        """Read-only facts of one node, off the UI thread; the result comes back by call_from_thread."""
-        try:
-            text = f"{name}: {describe_facts(self.wizard.probe_fn(self.state.answers, name))}"
-        except NotAvailable as exc:
-            text = str(exc)
-        except Exception as exc:  # noqa: BLE001 - any failure is shown to the person, not raised
-            text = f"{name}: {exc}"
-        self.app.call_from_thread(self.query_one("#probe-result", Static).update, text)
+    def probe(self, names: list[str]) -> None:
+        """Read-only facts of the nodes, off the UI thread; each result comes back by call_from_thread."""
+        answers = self.state.answers
+        access = Prompter(self.app).access()   # one per test: a sudo password is asked once
+
+        def one(name: str) -> None:
+            outcome = run_probe(self.wizard.probe_fn, answers, name, access)
+            try:
+                self.app.call_from_thread(self.show_probe, outcome)
+            except RuntimeError:   # the app has exited meanwhile
+                pass
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_PROBES, len(names))) as pool:
+            list(pool.map(one, names))
+
+    def show_probe(self, outcome: ProbeOutcome) -> None:
+        self.testing.discard(outcome.node)
+        self.probes[outcome.node] = outcome
+        self.fill_table()
+        index = self.selected_index()
+        if index is not None:   # the box under the table follows the selected row
+            self.show_probe_detail(self.state.answers.nodes[index].name)
+
+    def show_probe_detail(self, name: str) -> None:
+        """Under the table: everything the last test of `name` found."""
+        outcome = self.probes.get(name)
+        box = self.query_one("#probe-result", Static)
+        if name in self.testing:
+            box.update(Content(f"{name}: connecting ..."))
+        elif outcome is None:
+            box.update(Content(f"{name}: not tested yet (t tests it, T tests every node)"))
+        elif not outcome.reached:
+            box.update(Content.from_markup(f"[$error]✗[/] {escape(outcome.error)}"))
+        else:
+            lines = [escape(f"{name}: {describe_facts(outcome.facts)}")]
+            lines += [problem_markup(p) for p in outcome.problems] or \
+                ["[$success]✓[/] pre-flight: nothing here stops an apply"]
+            box.update(Content.from_markup("\n".join(lines)))
+
+    @on(DataTable.RowHighlighted, "#nodes")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value:
+            self.show_probe_detail(event.row_key.value)
+
+    @on(Button.Pressed, "#test-all")
+    def _test_all(self) -> None:
+        self.action_test_all()
