@@ -90,6 +90,17 @@ def session_sshd_pids(node) -> list[int]:
     return pids
 
 
+def busy_processes(node) -> list[str]:
+    """Processes still running in the node besides sshd's listener (PID 1) and this listing."""
+    lines = node.exec("ps -eo pid=,args=").stdout.splitlines()
+    return [line.strip() for line in lines if line.split(None, 1)[0] != "1" and "ps -eo" not in line]
+
+
+def wait_until_idle(node, timeout: float = 30.0) -> None:
+    """An abandoned or orphaned install goes on alone on its node: let it end before a rerun."""
+    wait_for(lambda: not busy_processes(node), timeout, f"{node.name} to have no process left running")
+
+
 def file_states(nodes, paths) -> dict:
     """(node, path) -> (size, mtime_ns) or None: to show what a run changed."""
     states = {}

@@ -21,7 +21,7 @@ import pytest
 
 from k3swiz.journal import DONE, FAILED, SKIPPED, read_events
 from tests.apply_util import lab_answers
-from tests.faults_util import install_count, wait_for
+from tests.faults_util import install_count, wait_for, wait_until_idle
 from tests.test_replay_lab import replay
 
 pytestmark = pytest.mark.lab
@@ -65,12 +65,6 @@ class Replay:
 def journal_summary(stdout: str) -> tuple[Path, dict]:
     journal = Path(stdout.split("journal: ")[1].splitlines()[0])
     return journal, json.loads((journal / "summary.json").read_text())
-
-
-def wait_until_quiet(nodes) -> None:
-    """An abandoned install may still run on its node: let it end before the rerun."""
-    for node in nodes:
-        wait_for(lambda: "standin" not in node.exec("ps -eo args").stdout, 30, f"{node.name} to be quiet")
 
 
 def test_8a_first_sigint_lets_the_running_install_finish_then_stops(lab_factory, tmp_path):
@@ -123,7 +117,8 @@ def test_8b_second_sigint_abandons_the_running_installs(lab_factory, tmp_path, r
         node = summary["nodes"][agent.name]
         assert node["state"] == FAILED and node["phase"] == "install k3s"
         assert "abandoned" in node["message"] and "run again" in node["message"]
-    wait_until_quiet(agents)
+    for agent in agents:
+        wait_until_idle(agent)
     again = replay(path, "--yes")
     assert again.returncode == 0, again.stdout + again.stderr
     _, rerun = journal_summary(again.stdout)
