@@ -42,11 +42,13 @@ class WizardApp(App[int]):
 
     def __init__(self, state: WizardState, *, open_step: str = "cluster", notices: list[str] | None = None,
                  apply_fn: ApplyFn | None = None, probe_fn: ProbeFn | None = None,
-                 look_fn: LookFn | None = None, current_files: dict[str, dict[str, str | None]] | None = None
-                 ) -> None:
+                 look_fn: LookFn | None = None, current_files: dict[str, dict[str, str | None]] | None = None,
+                 start_screen: bool = False, day2_fn=None) -> None:
         super().__init__()
         self.state = state
         self.open_step = open_step
+        self.start_screen = start_screen            # offer day-2 commands before the wizard
+        self.day2_fn = day2_fn or default_day2
         self.notices = notices or []
         self.apply_fn = apply_fn or default_apply
         self.probe_fn = probe_fn or default_probe
@@ -58,7 +60,11 @@ class WizardApp(App[int]):
         self.current_step: str | None = None
 
     def on_mount(self) -> None:
-        self.goto_step(self.open_step, force=True)
+        if self.start_screen:
+            from .start import StartScreen
+            self.push_screen(StartScreen())
+        else:
+            self.goto_step(self.open_step, force=True)
         for notice in self.notices:
             self.notify(notice, severity="warning", timeout=8)
         if not self.state.report.problems:
@@ -95,6 +101,23 @@ class WizardApp(App[int]):
         else:
             self.switch_screen(name)
         self.current_step = step
+
+    def leave_start(self, step: str) -> None:
+        """From the start screen into the wizard (the start screen is not shown again)."""
+        self.start_screen = False
+        self.state.reach(step)
+        self.switch_screen(self._screen_name(step))
+        self.current_step = step
+
+    def back_to_start(self, changed: bool) -> None:
+        """From a day-2 screen; after a run the file is read again (an upgrade records its version)."""
+        from k3swiz.problems import InputError
+        if changed:
+            try:
+                self.state, self.open_step, _notices = state_from_file(self.state.save_path)
+            except InputError as exc:
+                self.notify(str(exc), title="Could not read the answers file again", severity="error")
+        self.pop_screen()
 
     def action_goto_step(self, step: str) -> None:
         self.goto_step(step)
@@ -150,8 +173,8 @@ class WizardApp(App[int]):
                     apply_screen.stop_apply()
                     self.exit(EXIT_APPLY_FAILED)
             self.push_screen(ConfirmDialog(
-                "Quit while applying?", "Apply is still running. Stop it (no new step starts; a step "
-                "already running on a node finishes first) and quit?", yes="Stop and quit"), stop_and_quit)
+                "Quit while running?", "A run is still going on the nodes. Stop it (no new step starts; a "
+                "step already running on a node finishes first) and quit?", yes="Stop and quit"), stop_and_quit)
             return
         if not self.state.dirty:
             self.exit(self.exit_code)
@@ -195,13 +218,23 @@ class WizardApp(App[int]):
         self.current_step = "apply"
 
 
-def build_app(answers_path: Path | None = None, **kwargs) -> WizardApp:
-    """The wizard, prefilled from `answers_path` when given (InputError if it is unusable)."""
+def build_app(answers_path: Path | None = None, *, offer_day2: bool = False, **kwargs) -> WizardApp:
+    """The wizard, prefilled from `answers_path` when given (InputError if it is unusable).
+
+    `offer_day2`: when the file describes a whole cluster (it is complete and valid, so the wizard
+    would open on its review), a start screen first offers re-apply, reset, upgrade, ...
+    """
     state, open_step, notices = state_from_file(answers_path)
-    return WizardApp(state, open_step=open_step, notices=notices, **kwargs)
+    start = offer_day2 and state.saved_text is not None and open_step == "review"
+    return WizardApp(state, open_step=open_step, notices=notices, start_screen=start, **kwargs)
+
+
+def default_day2(action, options, on_event):
+    from .day2_actions import run_action
+    return run_action(action, options, on_event)
 
 
 def run_wizard(answers_path: Path | None) -> int:
-    """`k3swiz [--answers FILE]`: 0 done, 1 apply failed, 130 quit."""
-    result = build_app(answers_path).run()
+    """`k3swiz [--answers FILE]`: 0 done, 1 apply (or a day-2 run) failed, 130 quit."""
+    result = build_app(answers_path, offer_day2=True).run()
     return EXIT_QUIT if result is None else result

@@ -155,3 +155,42 @@ class SudoPasswordDialog(Dialog):
         value = field.value
         field.value = ""
         self.dismiss(Secret(value) if value else None)
+
+
+class TypedConfirmDialog(Dialog):
+    """A destructive action: goes ahead only when `name` is typed exactly; returns True then."""
+    CANCEL_RESULT = False
+
+    def __init__(self, title: str, question: str, name: str, yes: str = "Go ahead") -> None:
+        super().__init__(title)
+        self.question, self.expected, self.yes = question, name, yes
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(self.question)
+        yield Label(f"This cannot be undone. Type the cluster name ({self.expected}) to go ahead:")
+        yield Input(id="typed-name")
+        yield Static("", id="typed-refusal")
+
+    def compose_buttons(self) -> ComposeResult:
+        yield Button(self.yes, id="yes", variant="error")
+        yield Button("Cancel", id="cancel")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#yes")
+    def _yes(self) -> None:
+        if self.query_one("#typed-name", Input).value.strip() == self.expected:
+            self.dismiss(True)
+        else:
+            self.query_one("#typed-refusal", Static).update(f"the name does not match {self.expected}: nothing was changed")
+
+
+class CommandDialog(Dialog):
+    """A day-2 command the wizard does not run itself: the exact command, to copy into a shell."""
+
+    def __init__(self, title: str, command: str, why: str) -> None:
+        super().__init__(title)
+        self.command, self.why = command, why
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(f"$ {self.command}", id="command")
+        yield Static(self.why, classes="muted")

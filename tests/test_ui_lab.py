@@ -106,3 +106,73 @@ def test_review_after_an_apply_shows_a_diff_of_exactly_the_edited_nodes_config(l
     removed = [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
     assert removed == [] and added and all("disk=ssd" in line or "node-label" in line for line in added), diff
     assert seen["n1"][1] == [] and seen["n3"][1] == []
+
+
+async def start_and_choose(pilot, app, key: str) -> None:
+    await until(pilot, lambda: type(app.screen).__name__ == "StartScreen", "start screen")
+    options = app.screen.query_one("#start-choices")
+    await until(pilot, lambda: options.option_count == 6, "choices listed")
+    options.highlighted = options.get_option_index(key)
+    await focus(pilot, "#start-choices")
+    await send(pilot, "enter")
+
+
+def test_reset_from_the_start_screen_takes_k3s_off_the_lab_nodes(lab_factory, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    lab, nodes = lab_factory(2)
+    path = lab_answers(lab, nodes, tmp_path, servers=1, name="gone")
+    assert apply_file(path, tmp_path).ok
+    assert all(n.host_path(CONFIG).exists() for n in nodes)
+
+    async def journey():
+        app = build_app(path, offer_day2=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await start_and_choose(pilot, app, "reset")
+            await until(pilot, lambda: type(app.screen).__name__ == "Day2RunScreen", "reset screen")
+            await send(pilot, "enter")                                   # Run
+            await until(pilot, lambda: type(app.screen).__name__ == "TypedConfirmDialog", "typed confirmation")
+            await fill(pilot, "#typed-name", "gone")
+            await send(pilot, "enter")
+            await until(pilot, lambda: getattr(app.screen, "finished", False), "reset finished", rounds=3000)
+            summary = str(app.screen.query_one("#day2-summary").render())
+            states = app.screen.query_one("#progress").node_states
+            return summary, states, app.exit_code
+    summary, states, code = asyncio.run(journey())
+    assert code == 0 and states == {"n1": "done", "n2": "done"}, summary
+    assert "n1: nothing left" in summary and "n2: nothing left" in summary and "journal:" in summary
+    assert not any(n.host_path(CONFIG).exists() for n in nodes)
+
+
+def test_upgrade_from_the_start_screen_upgrades_the_lab_nodes_and_records_the_version(lab_factory, tmp_path,
+                                                                                        monkeypatch):
+    from k3swiz.catalog import load_catalog
+    from tests.day2_util import k3s_version, standin_bundle
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    target = str(load_catalog().minor("1.33").newest)          # the picker's default: 1.33's newest patch
+    lab, nodes = lab_factory(2)
+    path = lab_answers(lab, nodes, tmp_path, servers=1, name="up")
+    assert apply_file(path, tmp_path).ok and k3s_version(nodes[0]) == "v1.33.6+k3s1"
+    doc = yaml.safe_load(path.read_text())
+    doc["install"]["airgap"] = standin_bundle(tmp_path / "next", target)   # the new release's files
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    async def journey():
+        app = build_app(path, offer_day2=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await start_and_choose(pilot, app, "upgrade")
+            await until(pilot, lambda: type(app.screen).__name__ == "UpgradeScreen", "upgrade screen")
+            assert app.screen.query_one("#to").value == target
+            await until(pilot, lambda: app.screen.action is not None, "the choice is accepted")
+            await focus(pilot, "#continue")
+            await send(pilot, "enter")
+            await until(pilot, lambda: type(app.screen).__name__ == "Day2RunScreen", "run screen")
+            await send(pilot, "enter")                                   # Run
+            await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "confirmation")
+            await send(pilot, "enter")
+            await until(pilot, lambda: getattr(app.screen, "finished", False), "upgrade finished", rounds=3000)
+            return str(app.screen.query_one("#day2-summary").render()), app.exit_code
+    summary, code = asyncio.run(journey())
+    assert code == 0 and "Done." in summary, summary
+    assert [k3s_version(n) for n in nodes] == [target, target]
+    assert yaml.safe_load(path.read_text())["cluster"]["k3s"] == {"version": target}
+    assert len(list(tmp_path.glob("up.k3swiz.yaml.before-upgrade-*"))) == 1

@@ -60,6 +60,37 @@ async def save_dialog(pilot) -> None:
     await until(pilot, lambda: type(pilot.app.screen).__name__ == "SaveAsDialog", "save dialog")
 
 
+async def nodes_tested(pilot) -> None:
+    """Every node tested (an injected probe: cp2 has a port conflict, w2 is down), w2 selected."""
+    await goto(pilot, "nodes")
+    await focus(pilot, "#nodes")
+    await pilot.press("T")
+    await until(pilot, lambda: len(pilot.app.state.ui.get("probes", {})) == 5, "every node tested", rounds=300)
+    await pilot.press("down", "down", "down", "down")
+    await until(pilot, lambda: "w2 (192.168.1.21:22)" in str(pilot.app.screen.query_one("#probe-result").render()),
+                "w2's line")
+
+
+async def review_compared(pilot) -> None:
+    await until(pilot, lambda: getattr(pilot.app.screen, "built", 0) > 0, "plan rendered")
+    await pilot.press("c")
+    await until(pilot, lambda: pilot.app.screen.compared == 1, "compared", rounds=300)
+    await until(pilot, lambda: pilot.app.screen.built > 1, "rebuilt with the diffs")
+
+
+async def start_screen(pilot) -> None:
+    await until(pilot, lambda: type(pilot.app.screen).__name__ == "StartScreen", "start screen")
+    await until(pilot, lambda: pilot.app.screen.query_one("#start-choices").option_count == 6, "choices")
+
+
+def start_choice(key: str, screen: str):
+    async def run_before(pilot) -> None:
+        await start_screen(pilot)
+        pilot.app.screen.choose(key)
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == screen, screen)
+    return run_before
+
+
 CASES = {
     "cluster_new": ("new", None),
     "version": ("homelab", at("version")),
@@ -77,6 +108,11 @@ CASES = {
     "apply_done": ("homelab", applied),
     "help": ("homelab", help_dialog),
     "save_as": ("new", save_dialog),
+    "nodes_tested": ("looked", nodes_tested),
+    "review_compared": ("looked", review_compared),
+    "start": ("managed", start_screen),
+    "start_reset": ("managed", start_choice("reset", "Day2RunScreen")),
+    "start_upgrade": ("managed", start_choice("upgrade", "UpgradeScreen")),
 }
 
 

@@ -122,7 +122,8 @@ def test_the_core_does_not_import_the_ui():
 
 def test_pure_ui_modules_do_not_import_textual():
     code = ("import screens.wizard_state, screens.traefik_form, screens.review_data, screens.saving, "
-            "screens.apply_bridge, screens.form_values, sys; print('textual' in sys.modules)")
+            "screens.apply_bridge, screens.form_values, screens.node_looks, screens.day2_actions, screens.prompts, "
+            "sys; print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=FIXTURES.parent.parent)
     assert out.stdout.strip() == "False"

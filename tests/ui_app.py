@@ -24,6 +24,22 @@ def finished_apply(answers, options, on_event):
                            journal="~/.local/state/k3swiz/runs/homelab-1")
 
 
+def compared_look(answers, name, access):
+    """cp1's config was edited by hand; the other nodes hold what the plan writes."""
+    from tests.test_ui_looks import CONFIG, rendered_now
+    current = rendered_now(answers, name)
+    if name == "cp1":
+        current[CONFIG] = current[CONFIG].replace("node-name: cp1\n", "node-name: cp1\nnode-label: [x=y]\n")
+    return SimpleNamespace(current=current)
+
+
+def looks(**kwargs):
+    from tests.test_ui_looks import fake_probe
+    return build_app(FIXTURES / "homelab.k3swiz.yaml", probe_fn=fake_probe, look_fn=compared_look, **kwargs)
+
+
 new = build_app(None)
 homelab = build_app(FIXTURES / "homelab.k3swiz.yaml", apply_fn=finished_apply)
 edge = build_app(FIXTURES / "journey_sqlite.k3swiz.yaml")
+looked = looks()
+managed = looks(offer_day2=True)   # the start screen: a complete, valid file

@@ -9,20 +9,15 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, DataTable, RichLog, Static
+from textual.widgets import Button, RichLog, Static
 from textual.worker import Worker, WorkerState
 
 from k3swiz.assets import asset_path
 
 from ..apply_bridge import event_line, make_options, outcome_of
+from ..progress import FollowingLog, ProgressTable
 from ..prompts import Prompter
 from .base import StepScreen
-
-# Fixed widths: widths grown from the values seen would depend on which events were drawn.
-COLUMNS = {"node": 14, "role": 6, "phase": 20, "state": 10, "elapsed": 8}
-# Plain symbols, not colours: DataTable cells take Rich markup, which knows no theme variables.
-STATE_STYLE = {"done": "✓ done", "failed": "✗ failed", "running": "▶ running", "skipped": "- skipped",
-               "pending": "· pending"}
 
 
 class ApplyStep(StepScreen):
@@ -37,15 +32,14 @@ class ApplyStep(StepScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.node_states: dict[str, str] = {}
         self.running = False
         self.finished = False
         self.failed_nodes: list[str] = []
         self.options = None   # the engine's ApplyOptions of the current run
 
     def compose_body(self) -> ComposeResult:
-        yield DataTable(id="progress", cursor_type="row", zebra_stripes=True)
-        yield RichLog(id="log", wrap=True, markup=False, max_lines=5000)
+        yield ProgressTable(id="progress")
+        yield FollowingLog(id="log")
         yield Static("", id="summary")
         with Horizontal(id="apply-actions"):
             yield Button("Retry failed nodes", id="retry", compact=True, variant="warning")
@@ -54,12 +48,7 @@ class ApplyStep(StepScreen):
         return "Finish"
 
     def on_mount(self) -> None:
-        table = self.query_one("#progress", DataTable)
-        for column, width in COLUMNS.items():
-            table.add_column(column, key=column, width=width)
-        for node in self.state.answers.nodes:
-            table.add_row(node.name, node.role, "", STATE_STYLE["pending"], "", key=node.name)
-            self.node_states[node.name] = "pending"
+        self.query_one(ProgressTable).add_nodes(self.state.answers.nodes)
         self.query_one("#retry").display = False
         super().on_mount()
         self.start(None)
@@ -97,18 +86,14 @@ class ApplyStep(StepScreen):
         except RuntimeError:  # the app has exited while the engine finishes its current step
             pass
 
+    @property
+    def node_states(self) -> dict[str, str]:
+        tables = self.query(ProgressTable)   # empty before compose
+        return tables.first().node_states if tables else {}
+
     def show_event(self, event) -> None:
-        name = getattr(event, "node", "") or ""
         self.log_line(event_line(event))
-        if name not in self.node_states:
-            return
-        state = getattr(event, "state", "") or ""
-        self.node_states[name] = state
-        table = self.query_one("#progress", DataTable)
-        table.update_cell(name, "phase", getattr(event, "phase", "") or "")
-        table.update_cell(name, "state", STATE_STYLE.get(state, state))
-        elapsed = getattr(event, "elapsed", None)
-        table.update_cell(name, "elapsed", f"{elapsed:.1f}s" if isinstance(elapsed, (int, float)) else "")
+        self.query_one(ProgressTable).show(event)
 
     def log_line(self, text: str) -> None:
         self.query_one("#log", RichLog).write(text)

@@ -3,7 +3,6 @@ when it is known), its steps in run order, and every warning. Apply starts from 
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from textual import on, work
@@ -101,10 +100,11 @@ class ReviewStep(StepScreen):
         for file in review.files:
             widgets.append(Label(f"{file.path}  (mode {file.mode:04o}, {STATUS[file.status]})",
                                  classes="file-title"))
-            widgets.append(CodeView(file.text, "yaml" if file.path.endswith(".yaml") else "text"))
-            if file.diff:
+            if file.diff:   # what changes first; the whole file follows
                 widgets.append(Label("diff against the node:", classes="field-label"))
                 widgets.append(CodeView(file.diff, "diff"))
+                widgets.append(Label("the whole file:", classes="field-label"))
+            widgets.append(CodeView(file.text, "yaml" if file.path.endswith(".yaml") else "text"))
         widgets.append(Label("steps.sh (run order)", classes="file-title"))
         widgets.append(CodeView(review.steps, "bash"))
         return widgets
@@ -161,10 +161,10 @@ class ReviewStep(StepScreen):
                 self.wizard.current_files.pop(result.node, None)
                 self.wizard.compare_errors[result.node] = result.error
         failed = [r.node for r in results if r.error]
-        status = f"compared with {len(results) - len(failed)} node(s) at {time.strftime('%H:%M:%S')}"
+        status = f"compared with {len(results) - len(failed)} node(s)"
         if failed:
             status += f"; not reached: {', '.join(failed)} (see its tab)"
-        self.query_one("#compare-status", Static).update(Content(status + " — c compares again"))
+        self.query_one("#compare-status", Static).update(Content(status + " — c reads them again"))
         if self.is_current:
             await self.rebuild()
         self.compared += 1
