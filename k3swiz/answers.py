@@ -16,6 +16,7 @@ from typing import Literal
 import yaml
 
 from . import schema
+from .localfiles import write_atomic
 from .problems import InputError, Problem, Report
 from .secrets import Secret
 from .yamlsource import Source, load_yaml
@@ -234,12 +235,7 @@ def save_answers(answers: Answers, path: str | Path, *, include_secrets: bool = 
     path = Path(path)
     text = to_yaml(answers, include_secrets=include_secrets)
     mode = 0o600 if include_secrets and answers.cluster.token.value else 0o644
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, text.encode("utf-8"), mode)
 
 
 def answers_schema() -> dict:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Protocol
 
 from .answers import Answers, Node
-from .apply import ApplyOptions, ApplyResult, NodeOutcome
+from .apply import AbandonWatch, ApplyOptions, ApplyResult, NodeOutcome
 from .journal import DONE, FAILED, PENDING, RUNNING, SKIPPED, Event, Journal
 from .plan import NodePlan, Plan, Run, WriteFiles
 from .secrets import Secret
@@ -80,12 +80,14 @@ class Runner:
     def run(self) -> Day2Result:
         plan = None
         try:
-            self._fan_out(self.job.nodes, self._connect)
-            plan = None if self._failed() else self._plan_or_refuse()
-            if plan is None:
-                self._skip_pending("not started: another node failed before any change was made")
-            else:
-                self._run_waves(plan)
+            # The second Ctrl-C closes every connection so running steps end at once, as in replay.
+            with AbandonWatch(self.options, self.transports):
+                self._fan_out(self.job.nodes, self._connect)
+                plan = None if self._failed() else self._plan_or_refuse()
+                if plan is None:
+                    self._skip_pending("not started: another node failed before any change was made")
+                else:
+                    self._run_waves(plan)
         finally:
             for name, transport in self.transports.items():
                 self.outcomes[name].stats = asdict(transport.stats)

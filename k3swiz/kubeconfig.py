@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from pathlib import Path
 
 import yaml
 
 from .answers import Answers
+from .localfiles import write_atomic
 from .render import supervisor_url
 
 
@@ -39,12 +38,7 @@ def rewrite(raw: bytes, answers: Answers) -> dict:
 
 def write_private(path: Path, config: dict) -> None:
     """0600 from creation (it holds client keys), atomic."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        yaml.safe_dump(config, out, sort_keys=False)
-    os.replace(tmp, path)
+    write_atomic(path, yaml.safe_dump(config, sort_keys=False).encode(), 0o600)
 
 
 def merge_into(target: Path, config: dict, *, use_context: bool) -> Path | None:
@@ -53,8 +47,7 @@ def merge_into(target: Path, config: dict, *, use_context: bool) -> Path | None:
     existing: dict = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
     if target.exists():
         backup = target.with_name(f"{target.name}.k3swiz-backup-{time.strftime('%Y%m%d-%H%M%S')}")
-        shutil.copy2(target, backup)
-        os.chmod(backup, 0o600)
+        write_atomic(backup, target.read_bytes(), 0o600)   # it holds client keys: private from the start
         existing = yaml.safe_load(target.read_text()) or existing
     for section in ("clusters", "users", "contexts"):
         names = {e["name"] for e in config.get(section, [])}
