@@ -331,3 +331,30 @@ def test_the_real_engine_reports_an_unreachable_node_as_failed(tmp_path, monkeyp
             assert "journal:" in str(app.screen.query_one("#summary").render())
             assert stat.S_IMODE((tmp_path / "lo.token").stat().st_mode) == 0o600
     run(journey())
+
+
+def test_the_engine_can_ask_about_a_host_key_from_its_fan_out_threads(tmp_path):
+    """The engine connects nodes in a thread pool, where no Textual worker context exists: the modal
+    must still show and the answer reach that thread (it used to raise NoActiveWorker)."""
+    from concurrent.futures import ThreadPoolExecutor
+    got: list = []
+
+    def pooled(answers, options, on_event):
+        unknown = HostKeyUnknown("cp2", "the host is not in known_hosts; it presents the key "
+                                        "256 SHA256:RmFuT3V0VGhyZWFk (ED25519)", "check it")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            got.append(pool.submit(options.access.ask_host_key, unknown).result())
+        return SimpleNamespace(ok=True, failed=[], kubeconfig=None, journal=None)
+
+    async def journey():
+        app = build_app(copy_fixture(tmp_path), apply_fn=pooled)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: getattr(app.screen, "form_ready", False), "review ready")
+            app.open_apply()
+            await until(pilot, lambda: type(app.screen).__name__ == "HostKeyDialog", "host key modal", rounds=300)
+            assert "SHA256:RmFuT3V0VGhyZWFk" in str(app.screen.query_one("#fingerprint").render())
+            await focus(pilot, "#accept")
+            await pilot.press("enter")
+            await until(pilot, lambda: got, "the pool thread got the answer", rounds=300)
+    run(journey())
+    assert got == [True]
