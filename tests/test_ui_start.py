@@ -154,6 +154,14 @@ def test_reset_needs_the_typed_cluster_name_then_runs_the_core_job(tmp_path):
     run(journey())
 
 
+async def run_confirmed(pilot, app) -> None:
+    """On a run screen: Run, confirm, wait for the end."""
+    await send(pilot, "enter")                                              # Run
+    await until(pilot, lambda: screen_name(app) == "ConfirmDialog", "confirmation")
+    await send(pilot, "enter")
+    await until(pilot, lambda: getattr(app.screen, "finished", False), "run finished")
+
+
 def old_cluster(tmp_path) -> Path:
     """v1.31 with a v2-chart redirect, and its token file (an upgrade writes the token like replay)."""
     path = copy_fixture(tmp_path)
@@ -197,10 +205,7 @@ def test_upgrade_picks_a_catalog_version_checks_it_rewrites_traefik_values_and_r
             await send(pilot, "enter")
             await until(pilot, lambda: screen_name(app) == "Day2RunScreen", "run screen")
             assert text(app, "#day2-command") == command
-            await send(pilot, "enter")                                          # Run
-            await until(pilot, lambda: screen_name(app) == "ConfirmDialog", "confirmation")
-            await send(pilot, "enter")
-            await until(pilot, lambda: getattr(app.screen, "finished", False), "upgrade finished")
+            await run_confirmed(pilot, app)
             assert "now records k3s" in text(app, "#day2-summary")
             (action, options), = runner.calls
             assert type(action.job).__name__ == "UpgradeJob" and action.job.batch == 2
