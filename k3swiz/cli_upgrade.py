@@ -45,31 +45,24 @@ def checked_upgrade(args):
 
 
 def cmd_upgrade(args) -> int:
-    from .token import TokenSource
-    from .upgrade import UpgradeJob, upgrade_plan
+    from .upgrade import prepare_upgrade, record_upgrade
     loaded, check = checked_upgrade(args)
     answers = check.answers
-    token = TokenSource(answers.cluster.token, answers).read()
-    if token is None:
-        raise InputError([Problem("cluster.token", "no token: the upgrade writes the token file like replay",
-                                  "point cluster.token at the cluster's token")])
-    job = UpgradeJob(answers, token, batch=args.batch, drain=args.drain)
-    release = answers.cluster.k3s.version or f"channel {answers.cluster.k3s.channel}"
-    note = f"when every node is done, {args.file.name} records k3s {release}" + \
-        (" and the rewritten Traefik values" if check.changes and args.rewrite_values else "") + \
-        " (the old file is kept beside it)"
-    lines = console.plan_lines(f"k3swiz upgrade to {release}", upgrade_plan(
-        answers, token, None, batch=args.batch, drain=args.drain), [note])
+    prepared = prepare_upgrade(check, args.file.name, batch=args.batch, drain=args.drain,
+                               rewrite=args.rewrite_values)
+    lines = console.plan_lines(f"k3swiz upgrade to {prepared.release}", prepared.plan, [prepared.note])
     if args.dry_run:
         print("\n".join(lines) + "\ndry run: nothing was changed")
         return console.EXIT_OK
     if not console.confirm(args, lines, question="Upgrade?"):
         return console.EXIT_OK
-    options = console.options_for(answers, args, job)
-    job.wait_timeout = options.wait_timeout
-    result = console.run_on_terminal(answers, job, args, secrets=[token], options=options)
+    options = console.options_for(answers, args, prepared.job)
+    prepared.job.wait_timeout = options.wait_timeout
+    result = console.run_on_terminal(answers, prepared.job, args, secrets=[prepared.token], options=options)
     if result.ok:
-        _save_upgraded(args.file, loaded.answers, answers)
+        backup = record_upgrade(args.file, loaded.answers, answers)
+        if backup:
+            print(f"{args.file} now records k3s {prepared.release}; the previous file is {backup.name}")
     return console.exit_code(result)
 
 
@@ -80,18 +73,3 @@ def _print_changes(check, args) -> None:
     print(f"Traefik values for k3s {check.target}'s chart, {verb}:")
     for change in check.changes:
         print(f"  {change.describe()}")
-
-
-def _save_upgraded(path: Path, before, after) -> None:
-    """Record the new release (and values) in the answers file; the old file stays beside it."""
-    import shutil
-    import time
-
-    from .answers import save_answers
-    if before.cluster.k3s == after.cluster.k3s and before.cluster.traefik == after.cluster.traefik:
-        return
-    backup = path.with_name(f"{path.name}.before-upgrade-{time.strftime('%Y%m%d-%H%M%S')}")
-    shutil.copy2(path, backup)
-    save_answers(after, path, include_secrets=bool(after.cluster.token.value))
-    print(f"{path} now records k3s {after.cluster.k3s.version or after.cluster.k3s.channel}; "
-          f"the previous file is {backup.name}")

@@ -169,3 +169,49 @@ class UpgradeJob:
                     for p in preflight(self.answers, node, facts[node.name])]
         return upgrade_plan(self.answers, self.token, facts, batch=self.batch, drain=self.drain,
                             wait_timeout=self.wait_timeout), refusals
+
+
+@dataclass
+class PreparedUpgrade:
+    """What the CLI and the wizard both show and run for one upgrade."""
+    job: "UpgradeJob"
+    token: Secret
+    release: str                 # "v1.34.1+k3s1" or "channel stable"
+    plan: Plan
+    note: str                    # what happens to the answers file afterwards
+
+
+def prepare_upgrade(check: UpgradeCheck, file_name: str, *, batch: int = 1, drain: bool = False,
+                    rewrite: bool = False) -> PreparedUpgrade:
+    """The job for `check.answers`; InputError when the cluster's token is not at hand."""
+    from .token import TokenSource
+    answers = check.answers
+    token = TokenSource(answers.cluster.token, answers).read()
+    if token is None:
+        raise InputError([Problem("cluster.token", "no token: the upgrade writes the token file like replay",
+                                  "point cluster.token at the cluster's token")])
+    release = answers.cluster.k3s.version or f"channel {answers.cluster.k3s.channel}"
+    note = (f"when every node is done, {file_name} records k3s {release}"
+            + (" and the rewritten Traefik values" if check.changes and rewrite else "")
+            + " (the old file is kept beside it)")
+    job = UpgradeJob(answers, token, batch=batch, drain=drain)
+    return PreparedUpgrade(job, token, release, upgrade_plan(answers, token, None, batch=batch, drain=drain), note)
+
+
+def record_upgrade(path, before: Answers, after: Answers):
+    """Record the new release (and values) in the answers file after a successful upgrade.
+
+    Returns the backup of the previous file, or None when nothing changed in it.
+    """
+    import shutil
+    import time
+    from pathlib import Path
+
+    from .answers import save_answers
+    if before.cluster.k3s == after.cluster.k3s and before.cluster.traefik == after.cluster.traefik:
+        return None
+    path = Path(path)
+    backup = path.with_name(f"{path.name}.before-upgrade-{time.strftime('%Y%m%d-%H%M%S')}")
+    shutil.copy2(path, backup)   # keeps the file's mode (0600 when it holds an inline token)
+    save_answers(after, path, include_secrets=bool(after.cluster.token.value))
+    return backup

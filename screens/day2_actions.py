@@ -76,31 +76,17 @@ def upgrade_action(answers: Answers, path: Path, check, to: str, *, batch: int =
                    rewrite: bool = False) -> Day2Action:
     """The upgrade of `check.answers` (core's check_upgrade); InputError when no token is at hand."""
     from k3swiz.day2_console import plan_lines
-    from k3swiz.problems import InputError, Problem
-    from k3swiz.token import TokenSource
-    from k3swiz.upgrade import UpgradeJob, upgrade_plan
+    from k3swiz.upgrade import prepare_upgrade, record_upgrade
+    prepared = prepare_upgrade(check, path.name, batch=batch, drain=drain, rewrite=rewrite)
     new = check.answers
-    token = TokenSource(new.cluster.token, new).read()
-    if token is None:
-        raise InputError([Problem("cluster.token", "no token: the upgrade writes the token file like replay",
-                                  "point cluster.token at the cluster's token")])
-    job = UpgradeJob(new, token, batch=batch, drain=drain)
-    release = new.cluster.k3s.version or f"channel {new.cluster.k3s.channel}"
-    note = (f"when every node is done, {path.name} records k3s {release}"
-            + (" and the rewritten Traefik values" if check.changes and rewrite else "")
-            + " (the old file is kept beside it)")
-    lines = plan_lines(f"k3swiz upgrade to {release}", upgrade_plan(new, token, None, batch=batch, drain=drain),
-                       [note])
+    lines = plan_lines(f"k3swiz upgrade to {prepared.release}", prepared.plan, [prepared.note])
 
     def record() -> list[str]:
-        # The CLI's own step after a successful upgrade (backup, then save); see the report about
-        # making it a public core function.
-        from k3swiz.cli_upgrade import _save_upgraded
-        _save_upgraded(path, answers, new)
-        return [f"{path} now records k3s {release} (the previous file is kept beside it)"]
-    return Day2Action(f"Upgrade cluster {answers.cluster.name} to {release}",
-                      cli_command(*upgrade_words(path, to, batch, drain, rewrite)), lines, job, new,
-                      question="Upgrade?", secrets=[token], after_ok=record)
+        record_upgrade(path, answers, new)
+        return [f"{path} now records k3s {prepared.release} (the previous file is kept beside it)"]
+    return Day2Action(f"Upgrade cluster {answers.cluster.name} to {prepared.release}",
+                      cli_command(*upgrade_words(path, to, batch, drain, rewrite)), lines, prepared.job, new,
+                      question="Upgrade?", secrets=[prepared.token], after_ok=record)
 
 
 def run_action(action: Day2Action, options, on_event):
