@@ -4,11 +4,6 @@ Nothing under k3swiz/ is edited: `python bench/fixes.py FIX[,FIX] replay F --yes
 patches the running process, then runs the normal CLI. The owner of each module
 applies the real fix; these patches are the evidence of what it would give.
 
-  sudo-first-command  k3swiz/ssh.py Transport._command / ssh_sudo.choose_sudo_mode:
-                      for a non-root login, run the first script straight as
-                      `sudo -n sh -s`; only when sudo answers "a password is
-                      required" check the password. Saves the `sudo -k -n true`
-                      probe: one remote command per node per run.
   install-and-wait    k3swiz/plan.py plan_node: the install (or restart) and the
                       wait until ready as ONE remote command. One command and one
                       round trip less per node on a first apply.
@@ -48,32 +43,6 @@ def fix(name: str):
         FIXES[name] = function
         return function
     return register
-
-
-@fix("sudo-first-command")
-def sudo_first_command() -> None:
-    from k3swiz import ssh
-    from k3swiz.ssh_sudo import SudoMode, classify_sudo_stderr, password_line, sudo_error
-    original = ssh.Transport._run_script
-
-    def _run_script(self, pieces, *, sudo, timeout):
-        if not sudo or self._sudo_mode is not None or self.target.user == "root":
-            return original(self, pieces, sudo=sudo, timeout=timeout)
-        pieces = list(pieces)  # the first script is the small probe; it may have to be sent twice
-        rc, out, err, elapsed = self._execute(SudoMode.NOPASSWD.value, pieces, timeout)
-        problem = classify_sudo_stderr(rc, err.decode(errors="replace")) if rc else None
-        if problem is None:  # sudo let it run: a NOPASSWD rule
-            self._sudo_mode = SudoMode.NOPASSWD
-            return rc, out, err, elapsed
-        if problem != "password-required" or self._sudo_password is None:
-            raise sudo_error(problem, self.target, err)
-        rc, _, err, _ = self._execute("sudo -k -S -p '' true", [password_line(self._sudo_password)], None)
-        if rc != 0:
-            raise sudo_error(classify_sudo_stderr(rc, err.decode(errors="replace")) or "other", self.target, err)
-        self._sudo_mode = SudoMode.PASSWORD
-        return original(self, pieces, sudo=sudo, timeout=timeout)
-
-    ssh.Transport._run_script = _run_script
 
 
 @fix("install-and-wait")

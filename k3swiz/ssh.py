@@ -5,14 +5,15 @@
         result = node.run("systemctl restart k3s")
 
 Every remote command line is `sh -s`, `sudo -n sh -s` or `sudo -k -S -p '' sh -s`
-(see k3swiz.ssh_sudo): the script, file contents and the sudo password travel
-on stdin, so no secret can show in the node's process list or environment.
+(see k3swiz.ssh_sudo; the first script of a connection settles which, with no
+probe of its own): the script, file contents and the sudo password travel on
+stdin, so no secret can show in the node's process list or environment.
 Errors are the one-line, fix-giving exceptions of k3swiz.ssh_errors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import paramiko
@@ -26,7 +27,8 @@ from k3swiz.ssh_config import SshTarget, resolve_target
 from k3swiz.ssh_connect import open_connection
 from k3swiz.ssh_errors import (AuthFailed, CommandTimeout, ConnectionLost, ConnectTimeout, HostKeyChanged,
                                HostKeyUnknown, RemoteCommandFailed, SshError, SudoFailed, Unreachable)
-from k3swiz.ssh_sudo import SudoMode, choose_sudo_mode, classify_sudo_stderr, password_line, sudo_error
+from k3swiz.ssh_sudo import (CHECK_PASSWORD, SudoMode, classify_sudo_stderr, password_line, settle_sudo_mode,
+                             sudo_error)
 
 __all__ = [
     "Transport", "CommandResult", "TransportStats", "SshTarget", "resolve_target", "HostKeyPolicy",
@@ -115,20 +117,20 @@ class Transport:
         text = script if script.endswith("\n") else script + "\n"
         if stdin_extra:
             text = script_with_stdin(text, stdin_extra)
-        rc, out, err, elapsed = self._run_script([text.encode()], sudo=sudo, timeout=timeout)
+        rc, out, err, elapsed = self._run_script(lambda: [text.encode()], sudo=sudo, timeout=timeout)
         return self._result(rc, out, err, elapsed)
 
     def write_files(self, files: Sequence[RemoteFile], *, sudo: bool = True) -> CommandResult:
         """Write every file atomically in one remote command (see k3swiz.remote_script)."""
         check_files(files)
-        rc, out, err, elapsed = self._run_script(write_files_script(files), sudo=sudo, timeout=None)
+        rc, out, err, elapsed = self._run_script(lambda: write_files_script(files), sudo=sudo, timeout=None)
         if rc == 0:
             self.stats.files_written += len(files)
         return self._result(rc, out, err, elapsed)
 
     def read_file(self, path: str, *, sudo: bool = True) -> bytes | None:
         """The file's bytes, or None when it does not exist."""
-        rc, out, err, _ = self._run_script([read_file_script(path).encode()], sudo=sudo, timeout=None)
+        rc, out, err, _ = self._run_script(lambda: [read_file_script(path).encode()], sudo=sudo, timeout=None)
         if rc == ABSENT_RC:
             return None
         if rc != 0:
@@ -139,9 +141,14 @@ class Transport:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _run_script(self, pieces: Iterable[bytes], *, sudo: bool, timeout: float | None):
-        command = self._command(sudo)
-        stdin = self._stdin(command == SudoMode.PASSWORD.value, pieces)
+    def _run_script(self, make_pieces: Callable[[], Iterable[bytes]], *, sudo: bool, timeout: float | None):
+        """Run the script make_pieces() yields; it is made again if sudo's first answer is a password request."""
+        if sudo and self._sudo_mode is None:
+            first = self._first_sudo_run(make_pieces, timeout)
+            if first is not None:
+                return first
+        command = self._sudo_mode.value if sudo else SudoMode.NONE.value
+        stdin = self._stdin(command == SudoMode.PASSWORD.value, make_pieces())
         rc, out, err, elapsed = self._execute(command, stdin, timeout)
         if rc != 0 and command != SudoMode.NONE.value:
             problem = classify_sudo_stderr(rc, err.decode(errors="replace"))
@@ -149,15 +156,20 @@ class Transport:
                 raise sudo_error(problem, self.target, err)
         return rc, out, err, elapsed
 
-    def _command(self, sudo: bool) -> str:
-        """The remote command line: sh -s, or sudo's way to it (probed once per connection)."""
-        if not sudo:
-            return SudoMode.NONE.value
-        if self._sudo_mode is None:
-            probe = lambda command, send_password: self._execute(  # noqa: E731
-                command, self._stdin(send_password, []), None)[:3]
-            self._sudo_mode = choose_sudo_mode(probe, self.target, self._sudo_password)
-        return self._sudo_mode.value
+    def _first_sudo_run(self, make_pieces: Callable[[], Iterable[bytes]], timeout: float | None):
+        """Settle the sudo mode with the connection's first script itself (no probe command).
+
+        Returns that run's outcome when it ran, None when it still has to run (root, or sudo
+        wanted the password, which has now been checked).
+        """
+        if self.target.user == "root":
+            self._sudo_mode = SudoMode.NONE
+            return None
+        outcome = self._execute(SudoMode.NOPASSWD.value, make_pieces(), timeout)
+        check = lambda: self._execute(CHECK_PASSWORD, self._stdin(True, []), None)[:3]  # noqa: E731
+        self._sudo_mode = settle_sudo_mode(outcome[0], outcome[2], check, self.target,
+                                           self._sudo_password is not None)
+        return outcome if self._sudo_mode is SudoMode.NOPASSWD else None
 
     def _stdin(self, send_password: bool, pieces: Iterable[bytes]) -> Iterator[bytes]:
         """stdin for sudo -S: the password line first. Made only as it is sent, so the

@@ -3,14 +3,16 @@
 The remote command line is only ever one of the three constants below; the
 script itself, and the sudo password when one is needed, travel on stdin.
 
-The mode is chosen once per connection by `choose_sudo_mode`:
+The mode is settled by the first script of a connection, with no probe of its own:
 * the login user is root: plain `sh -s`;
-* `sudo -k -n true` succeeds: a NOPASSWD rule, so `sudo -n sh -s`;
-* otherwise, with a password: it is checked ONCE with `sudo -k -S -p '' true`
+* a non-root login sends its first script straight to `sudo -n sh -s`. If it
+  runs, the node has a NOPASSWD rule and that is the mode (one command saved);
+* if sudo answers that a password is required (it exits before reading stdin,
+  so nothing ran), the password is checked ONCE with `sudo -k -S -p '' true`
   (stdin: the password line, then EOF, so a wrong one costs one ~2 s attempt),
-  then every command runs as `sudo -k -S -p '' sh -s` with the password as
-  the first stdin line. `-k` makes sudo always read that line: with a cached
-  credential it would be left on stdin and run by sh as a command.
+  then the script, and every later one, runs as `sudo -k -S -p '' sh -s` with
+  the password as the first stdin line. `-k` makes sudo always read that line:
+  with a cached credential it would be left on stdin and run by sh as a command.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ PLAIN = "sh -s"
 SUDO_NOPASSWD = "sudo -n sh -s"
 SUDO_PASSWORD = "sudo -k -S -p '' sh -s"
 
-# execute(command, send_password) -> (exit status, stdout, stderr); used for the probes. The
-# caller puts the password on stdin itself, so it never sits in a local variable of these frames
-# (a traceback printed with its locals must not show it).
-Execute = Callable[[str, bool], tuple[int, bytes, bytes]]
+CHECK_PASSWORD = "sudo -k -S -p '' true"
+
+# check_password() -> (exit status, stdout, stderr) of CHECK_PASSWORD with the password on stdin.
+# The caller puts the password there itself, so it never sits in a local variable of these
+# frames (a traceback printed with its locals must not show it).
+CheckPassword = Callable[[], tuple[int, bytes, bytes]]
 
 
 class SudoMode(enum.Enum):
@@ -46,19 +50,20 @@ def password_line(password: Secret) -> bytes:
     return value.encode() + b"\n"
 
 
-def choose_sudo_mode(execute: Execute, target: SshTarget, password: Secret | None) -> SudoMode:
-    """Probe the node once (see the module docstring); raise SudoFailed if sudo cannot work."""
-    if target.user == "root":
-        return SudoMode.NONE
-    rc, _, stderr = execute("sudo -k -n true", False)
-    if rc == 0:
+def settle_sudo_mode(rc: int, stderr: bytes, check_password: CheckPassword, target: SshTarget,
+                     has_password: bool) -> SudoMode:
+    """The mode after a first script was sent to `sudo -n sh -s` and ended with rc and stderr.
+
+    NOPASSWD when sudo ran it (whatever the script's own exit status); PASSWORD once a
+    password it asked for passed the check (the script has NOT run then: send it again).
+    Raises SudoFailed, with the fix, when sudo cannot work.
+    """
+    problem = classify_sudo_stderr(rc, stderr.decode(errors="replace")) if rc else None
+    if problem is None:
         return SudoMode.NOPASSWD
-    problem = classify_sudo_stderr(rc, stderr.decode(errors="replace"))
-    if problem != "password-required":
-        raise sudo_error(problem or "other", target, stderr)
-    if password is None:
-        raise sudo_error("password-required", target, stderr)
-    rc, _, stderr = execute("sudo -k -S -p '' true", True)
+    if problem != "password-required" or not has_password:
+        raise sudo_error(problem, target, stderr)
+    rc, _, stderr = check_password()
     if rc == 0:
         return SudoMode.PASSWORD
     raise sudo_error(classify_sudo_stderr(rc, stderr.decode(errors="replace")) or "other", target, stderr)
@@ -67,8 +72,8 @@ def choose_sudo_mode(execute: Execute, target: SshTarget, password: Secret | Non
 def classify_sudo_stderr(rc: int, stderr: str) -> str | None:
     """What sudo complained about, judged from its own messages; None if it was not sudo."""
     text = stderr.lower()
-    if rc == 127 or "sudo: not found" in text or "sudo: command not found" in text:
-        return "missing"
+    if rc == 127 and ("sudo: not found" in text or "sudo: command not found" in text):
+        return "missing"  # the shell's message: a script of ours that exits 127 is not this
     if not (text.startswith("sudo:") or text.startswith("sorry, try again")):
         return None  # the script ran and failed by itself
     if "incorrect password" in text or "sorry, try again" in text or "no password was provided" in text:

@@ -1,5 +1,5 @@
 """Unit tests of the SSH transport that need no sshd: target resolution from the
-answers and ~/.ssh/config, the sudo probe, and the error messages. (The remote
+answers and ~/.ssh/config, how the first script settles sudo, and the error messages. (The remote
 scripts and the known_hosts policy have their own test_ssh_scripts.py and
 test_ssh_hostkeys.py; real sshd is in test_ssh_lab.py.)"""
 
@@ -18,7 +18,7 @@ from k3swiz.secrets import Secret
 from k3swiz.ssh import Transport
 from k3swiz.ssh_config import SshConfigError, SshTarget, parse_jump_spec, resolve_target
 from k3swiz.ssh_errors import ConnectTimeout, SshError, SudoFailed, Unreachable
-from k3swiz.ssh_sudo import SudoMode, choose_sudo_mode
+from k3swiz.ssh_sudo import CHECK_PASSWORD, SUDO_NOPASSWD, SUDO_PASSWORD, SudoMode, settle_sudo_mode
 
 # ---------------------------------------------------------------------------------------------
 # resolve_target: explicit > ~/.ssh/config > defaults
@@ -161,55 +161,84 @@ def test_match_blocks_and_include(home):
 
 
 # ---------------------------------------------------------------------------------------------
-# sudo: chosen once per connection, secrets only on stdin
+# sudo: settled by the first script of a connection, secrets only on stdin
 
 PASSWORD = Secret("s3cret-pw")
 
 
-class FakeSudo:
-    """Answers the probe commands like sudo would; records what was asked."""
+class FakeSudoNode:
+    """Stands in for Transport._execute: answers like sudo with a NOPASSWD rule (nopasswd=True)
+    or one that wants PASSWORD; records each command line and the stdin it was sent."""
 
-    def __init__(self, *answers):
-        self.answers = list(answers)
+    def __init__(self, nopasswd: bool):
+        self.nopasswd = nopasswd
         self.calls: list[tuple[str, bytes]] = []
 
-    def __call__(self, command, send_password):
-        self.calls.append((command, send_password))
-        return self.answers.pop(0)
+    def __call__(self, command, stdin, timeout):
+        sent = b"".join(stdin)
+        self.calls.append((command, sent))
+        password = PASSWORD.reveal().encode() + b"\n"
+        if command == SUDO_NOPASSWD and not self.nopasswd:
+            return 1, b"", b"sudo: a password is required\n", 0.01
+        if command in (CHECK_PASSWORD, SUDO_PASSWORD):
+            if not sent.startswith(password):
+                return 1, b"", b"Sorry, try again.\nsudo: no password was provided\n", 0.01
+            sent = sent[len(password):]
+        return 0, b"ran: " + sent, b"", 0.01
+
+
+def fake_transport(user: str, nopasswd: bool, password: Secret | None = PASSWORD):
+    transport = Transport(sudo_target(user), host_keys=HostKeyPolicy(), sudo_password=password)
+    transport._execute = FakeSudoNode(nopasswd)
+    return transport, transport._execute
 
 
 def sudo_target(user="deploy"):
     return SshTarget(node="n2", host="127.0.0.12", user=user)
 
 
-def test_root_needs_no_sudo_and_nopasswd_is_detected():
-    assert choose_sudo_mode(FakeSudo(), sudo_target("root"), None) is SudoMode.NONE
-    fake = FakeSudo((0, b"", b""))
-    assert choose_sudo_mode(fake, sudo_target(), PASSWORD) is SudoMode.NOPASSWD
-    assert fake.calls == [("sudo -k -n true", False)]  # the password was not even sent
+def test_root_runs_plain_sh():
+    transport, node = fake_transport("root", nopasswd=False, password=None)
+    assert transport.run("id -u").stdout == "ran: id -u\n"
+    assert node.calls == [("sh -s", b"id -u\n")]
 
 
-def test_password_is_checked_once_on_stdin():
-    fake = FakeSudo((1, b"", b"sudo: a password is required\n"), (0, b"", b""))
-    assert choose_sudo_mode(fake, sudo_target(), PASSWORD) is SudoMode.PASSWORD
-    assert fake.calls[1] == ("sudo -k -S -p '' true", True)
-    assert all("s3cret" not in command for command, _ in fake.calls)
+def test_nopasswd_needs_no_probe_and_never_sees_the_password():
+    transport, node = fake_transport("deploy", nopasswd=True)
+    assert transport.run("first").stdout == "ran: first\n"
+    assert transport.run("second").stdout == "ran: second\n"
+    assert node.calls == [(SUDO_NOPASSWD, b"first\n"), (SUDO_NOPASSWD, b"second\n")]  # 1 command per script
+    assert all(b"s3cret" not in stdin for _, stdin in node.calls)
+
+
+def test_password_is_checked_once_then_the_first_script_is_sent_again():
+    transport, node = fake_transport("sudoer", nopasswd=False)
+    assert transport.run("first").stdout == "ran: first\n"
+    assert transport.run("second").stdout == "ran: second\n"
+    assert [command for command, _ in node.calls] == [SUDO_NOPASSWD, CHECK_PASSWORD, SUDO_PASSWORD, SUDO_PASSWORD]
+    assert node.calls[0] == (SUDO_NOPASSWD, b"first\n")  # sudo -n refused it: the password went nowhere
+    assert node.calls[1] == (CHECK_PASSWORD, b"s3cret-pw\n")  # alone on stdin, then EOF
+    assert all("s3cret" not in command for command, _ in node.calls)
+
+
+def test_a_failing_first_script_under_nopasswd_is_the_script_s_failure():
+    assert settle_sudo_mode(3, b"k3swiz: cannot write x\n", None, sudo_target(), False) is SudoMode.NOPASSWD
+    assert settle_sudo_mode(127, b"sh: 1: kubectl: not found\n", None, sudo_target(), False) is SudoMode.NOPASSWD
 
 
 def test_sudo_failures_say_what_to_do():
+    required = (1, b"sudo: a password is required\n")
     cases = [
-        (FakeSudo((1, b"", b"sudo: a password is required\n")), None,
-         "n2 (127.0.0.12:22): sudo on n2 needs a password for deploy — pass --sudo-password-env"),
-        (FakeSudo((1, b"", b"sudo: a password is required\n"),
-                  (1, b"", b"Sorry, try again.\nsudo: no password was provided\n")), PASSWORD,
+        (required, None, None, "n2 (127.0.0.12:22): sudo on n2 needs a password for deploy — pass --sudo-password-env"),
+        (required, (1, b"", b"Sorry, try again.\nsudo: no password was provided\n"), PASSWORD,
          "sudo refused the password for deploy on n2"),
-        (FakeSudo((1, b"", b"sudo: a password is required\n"),
-                  (1, b"", b"sudo: deploy is not in the sudoers file.\n")), PASSWORD, "deploy may not use sudo on n2"),
-        (FakeSudo((127, b"", b"sh: 1: sudo: not found\n")), PASSWORD, "sudo is not installed on n2"),
+        (required, (1, b"", b"sudo: deploy is not in the sudoers file.\n"), PASSWORD, "deploy may not use sudo on n2"),
+        ((1, b"sudo: deploy is not in the sudoers file.\n"), None, PASSWORD, "deploy may not use sudo on n2"),
+        ((127, b"sh: 1: sudo: not found\n"), None, PASSWORD, "sudo is not installed on n2"),
     ]
-    for fake, password, expected in cases:
+    for (rc, stderr), check, password, expected in cases:
         with pytest.raises(SudoFailed) as caught:
-            choose_sudo_mode(fake, sudo_target(), password)
+            settle_sudo_mode(rc, stderr, lambda: check, sudo_target(), password is not None)
         assert expected in str(caught.value)
         assert "s3cret" not in str(caught.value) and "s3cret" not in repr(caught.value)
 
