@@ -3,7 +3,7 @@
 Run (as root, from the repository root):
     python bench/fanout.py                      # N = 5, 20, 50; serial runs up to 50 (~3 min)
     python bench/fanout.py --nodes 5,20 --serial-max 20 --plot fanout.png
-    python bench/fanout.py --nodes 20 --images-mib 32 --fix sftp-bundle --fix stage-bundle
+    python bench/fanout.py --nodes 20 --images-mib 64 --fix install-and-wait
 
 Topology 3 servers + (N-3) agents; the lab's stand-in k3s takes T seconds to
 install and start (--install-seconds, default 1). The ideal for k3swiz's order is

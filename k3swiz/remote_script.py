@@ -9,6 +9,11 @@ the script exits 1 with "k3swiz: cannot write PATH: reason" on stderr. Temps
 that a killed node left behind (no trap runs then) are removed by the next write
 of the same target.
 
+Files uploaded ahead over SFTP (k3swiz.ssh_upload: the airgap bundle) are only
+committed here: a temp already beside its target is checked and kept, a file in
+a staging folder is copied into a temp beside its target; the EXIT trap removes
+those temps and the staging folder too, so a failed write leaves nothing behind.
+
 Content travels inside the script as base64 heredocs, one per ~768 KiB chunk:
 a shell reading its script from a pipe may read ahead, so data must never be
 read from stdin by a separate command; heredocs are parsed by the shell itself
@@ -56,6 +61,28 @@ class RemoteFile:
                 yield chunk
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A file uploaded ahead (k3swiz.ssh_upload): where its bytes are on the node."""
+
+    file: RemoteFile
+    uploaded: str       # the remote path holding the bytes
+    in_place: bool      # True: a temp beside the target (commit = rename); False: in a staging folder
+
+
+@dataclass
+class Upload:
+    """What an SFTP upload left on the node for the write script to commit."""
+
+    staged: list[Staged]
+    staging_dir: str | None        # the sudo user's private folder; the script removes it
+    failure: str | None = None     # "k3swiz: cannot write PATH: why" when the node refused a file
+
+    @property
+    def files(self) -> list[RemoteFile]:
+        return [s.file for s in self.staged]
+
+
 def check_files(files: Sequence[RemoteFile]) -> None:
     """Refuse what the script could not write safely, naming the offending file."""
     seen: set[str] = set()
@@ -82,27 +109,38 @@ def temp_path(path: str, token: str) -> str:
     return posixpath.join(directory, f".{name[:200]}.k3swiz-{token}")
 
 
-def write_files_script(files: Sequence[RemoteFile], *, token: str | None = None) -> Iterator[bytes]:
-    """The whole write script, piece by piece (see the module docstring)."""
-    check_files(files)
+def write_files_script(files: Sequence[RemoteFile], *, token: str | None = None,
+                       uploaded: Upload | None = None) -> Iterator[bytes]:
+    """The whole write script, piece by piece (see the module docstring).
+
+    `files` travel inside the script; `uploaded` ones are already on the node."""
+    staged = uploaded.staged if uploaded else []
+    check_files([*files, *(s.file for s in staged)])
     token = token or secrets.token_hex(6)
     temps = [temp_path(item.path, f"{token}{index}") for index, item in enumerate(files)]
-    yield _header(temps).encode()
+    staged_temps = [s.uploaded if s.in_place else temp_path(s.file.path, f"{token}s{index}")
+                    for index, s in enumerate(staged)]
+    yield _header(temps + staged_temps, uploaded.staging_dir if uploaded else None).encode()
     for item, temp in zip(files, temps):
         yield from _file_part(item, temp)
+    for entry, temp in zip(staged, staged_temps):
+        yield _staged_part(entry, temp).encode()
+    pairs = [*zip(files, temps), *((s.file, temp) for s, temp in zip(staged, staged_temps))]
     commits = [f"mv -f -- {quote(temp)} {quote(item.path)} || "
                f"k3swiz_fail {quote(item.path)} 'cannot move the new file into place'\n"
-               for item, temp in zip(files, temps)]
+               for item, temp in pairs]
     yield "".join(commits).encode()
 
 
-def _header(temps: list[str]) -> str:
-    removal = " ".join(quote(temp) for temp in temps) or "/nonexistent/k3swiz"
+def _header(temps: list[str], staging_dir: str | None) -> str:
+    removal = "rm -f -- " + (" ".join(quote(temp) for temp in temps) or "/nonexistent/k3swiz")
+    if staging_dir:
+        removal += f"; rm -rf -- {quote(staging_dir)}"
     return (
         "umask 077\n"
         # However the shell ends (failure, signal, or its input cut short by a dropped
         # connection), no temp stays behind; after the commit they no longer exist.
-        f"trap {quote('rm -f -- ' + removal)} EXIT\n"
+        f"trap {quote(removal)} EXIT\n"
         "k3swiz_fail() {\n"
         "    printf 'k3swiz: cannot write %s: %s\\n' \"$1\" \"$2\" >&2\n"
         "    exit 1\n"
@@ -143,6 +181,32 @@ def _file_part(item: RemoteFile, temp: str) -> Iterator[bytes]:
     if item.owner:
         tail += f"chown {quote(item.owner)} {qtemp}" + fail(f"cannot change its owner to {item.owner}")
     yield tail.encode()
+
+
+def _staged_part(entry: Staged, temp: str) -> str:
+    """Bring an uploaded file to its temp beside the target (copy from staging), check, set mode."""
+    item = entry.file
+    path, qtemp = quote(item.path), quote(temp)
+    stale = quote(temp_path(item.path, ""))
+
+    def fail(reason: str) -> str:
+        return f" || k3swiz_fail {path} {quote(reason)}\n"
+
+    text = f"if [ -d {path} ]; then k3swiz_fail {path} 'it is a directory on the node'; fi\n"
+    if entry.in_place:  # stale temps of this target, but not the one just uploaded
+        text += (f'for k3swiz_t in {stale}*; do if [ "$k3swiz_t" != {qtemp} ] && [ -e "$k3swiz_t" ]; '
+                 'then rm -f -- "$k3swiz_t"; fi; done\n')
+    else:
+        directory = posixpath.dirname(item.path)
+        text += (f"(umask 022 && mkdir -p -- {quote(directory)})" + fail(f"cannot create the directory {directory}")
+                 + f"rm -f -- {stale}* 2>/dev/null || :\n"
+                 + f"cp -- {quote(entry.uploaded)} {qtemp}" + fail("cannot copy it from the upload folder (disk full?)"))
+    text += (f"k3swiz_size=$(wc -c < {qtemp}) && [ $k3swiz_size -eq {item.size()} ]"
+             + fail(f"the data arrived incomplete (expected {item.size()} bytes)")
+             + f"chmod {item.mode:04o} {qtemp}" + fail(f"cannot set its mode to {item.mode:04o}"))
+    if item.owner:
+        text += f"chown {quote(item.owner)} {qtemp}" + fail(f"cannot change its owner to {item.owner}")
+    return text
 
 
 def read_file_script(path: str) -> str:

@@ -4,6 +4,10 @@
         node.write_files([RemoteFile("/etc/rancher/k3s/config.yaml", data, 0o600)])
         result = node.run("systemctl restart k3s")
 
+Files whose content is a local Path (the airgap bundle) go over SFTP on the same
+connection and the write script only commits them (k3swiz.ssh_upload); the
+upload can also be started ahead with `upload()` and handed to write_files.
+
 Every remote command line is `sh -s`, `sudo -n sh -s` or `sudo -k -S -p '' sh -s`
 (see k3swiz.ssh_sudo; the first script of a connection settles which, with no
 probe of its own): the script, file contents and the sudo password travel on
@@ -15,24 +19,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import paramiko
 
 from k3swiz.hostkeys import HostKeyPolicy
-from k3swiz.remote_script import (ABSENT_RC, RemoteFile, check_files, read_file_script, script_with_stdin,
-                                  write_files_script)
+from k3swiz.remote_script import (ABSENT_RC, RemoteFile, Upload, check_files, read_file_script,
+                                  script_with_stdin, write_files_script)
 from k3swiz.secrets import Secret, mask_text
 from k3swiz.ssh_channel import run_channel
 from k3swiz.ssh_config import SshTarget, resolve_target
 from k3swiz.ssh_connect import open_connection
 from k3swiz.ssh_errors import (AuthFailed, CommandTimeout, ConnectionLost, ConnectTimeout, HostKeyChanged,
                                HostKeyUnknown, RemoteCommandFailed, SshError, SudoFailed, Unreachable)
+from k3swiz.ssh_upload import SftpUnavailable, UploadInterrupted, discard, upload
 from k3swiz.ssh_sudo import (CHECK_PASSWORD, SudoMode, classify_sudo_stderr, password_line, settle_sudo_mode,
                              sudo_error)
 
 __all__ = [
     "Transport", "CommandResult", "TransportStats", "SshTarget", "resolve_target", "HostKeyPolicy",
-    "RemoteFile", "SshError", "Unreachable", "ConnectTimeout", "AuthFailed", "HostKeyUnknown",
+    "RemoteFile", "Upload", "SshError", "Unreachable", "ConnectTimeout", "AuthFailed", "HostKeyUnknown",
     "HostKeyChanged", "ConnectionLost", "CommandTimeout", "SudoFailed", "RemoteCommandFailed",
 ]
 
@@ -56,6 +62,7 @@ class TransportStats:
     bytes_up: int = 0
     bytes_down: int = 0
     files_written: int = 0
+    transfers: int = 0  # SFTP sessions (uploads of local files); not remote commands
 
 
 class Transport:
@@ -120,13 +127,53 @@ class Transport:
         rc, out, err, elapsed = self._run_script(lambda: [text.encode()], sudo=sudo, timeout=timeout)
         return self._result(rc, out, err, elapsed)
 
-    def write_files(self, files: Sequence[RemoteFile], *, sudo: bool = True) -> CommandResult:
-        """Write every file atomically in one remote command (see k3swiz.remote_script)."""
+    def write_files(self, files: Sequence[RemoteFile], *, sudo: bool = True,
+                    uploaded: Upload | None = None) -> CommandResult:
+        """Write every file atomically in one remote command (see k3swiz.remote_script).
+
+        Files with a local Path content are uploaded first over SFTP, unless `uploaded`
+        (from upload()) already holds them; the script then only commits them."""
         check_files(files)
-        rc, out, err, elapsed = self._run_script(lambda: write_files_script(files), sudo=sudo, timeout=None)
+        if uploaded is None and any(isinstance(f.content, Path) for f in files):
+            uploaded = self.upload(files, sudo=sudo)
+        if uploaded is not None and uploaded.failure:
+            return CommandResult(1, "", uploaded.failure + "\n", 0.0)
+        ahead = {f.path for f in uploaded.files} if uploaded else set()
+        if not ahead <= {f.path for f in files}:
+            raise ValueError(f"uploaded files {sorted(ahead)} are not all among the files to write")
+        inline = [f for f in files if f.path not in ahead]
+        rc, out, err, elapsed = self._run_script(lambda: write_files_script(inline, uploaded=uploaded), sudo=sudo,
+                                                 timeout=None)
         if rc == 0:
             self.stats.files_written += len(files)
         return self._result(rc, out, err, elapsed)
+
+    def upload(self, files: Sequence[RemoteFile], *, sudo: bool = True) -> Upload | None:
+        """Send the files with a local Path content ahead over SFTP, for write_files to commit.
+
+        None when the node has no SFTP (write_files then sends them inside its script).
+        A file the node refuses gives an Upload whose `failure` says why."""
+        local = [f for f in files if isinstance(f.content, Path)]
+        check_files(local)
+        if self._ssh is None or not self._ssh.is_active():
+            self.connect()
+        in_place = not sudo or self.target.user == "root"  # else: a staging folder the login user owns
+        try:
+            result = upload(self._ssh, local, in_place=in_place, timeout=self.target.command_timeout)
+        except SftpUnavailable:
+            return None
+        except UploadInterrupted as lost:
+            raise ConnectionLost(self.target.node, str(lost), "check that the node is up (rebooted? sshd "
+                                 "restarted?); nothing was put in place, so run again",
+                                 where=self.target.endpoint) from None
+        self.stats.transfers += 1
+        self.stats.bytes_up += sum(f.size() for f in result.files)
+        return result
+
+    def discard(self, uploaded: Upload) -> None:
+        """Remove what upload() left on the node, when write_files will not run (best effort)."""
+        if self._ssh is not None:
+            discard(self._ssh, uploaded, self.target.connect_timeout)
 
     def read_file(self, path: str, *, sudo: bool = True) -> bytes | None:
         """The file's bytes, or None when it does not exist."""

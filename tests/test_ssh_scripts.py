@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from k3swiz.remote_script import (ABSENT_RC, CHUNK_BYTES, RemoteFile, read_file_script, script_with_stdin,
-                                  write_files_script)
-
-
+from k3swiz.remote_script import (ABSENT_RC, CHUNK_BYTES, RemoteFile, Staged, Upload, read_file_script,
+                                  script_with_stdin, write_files_script)
 
 SHELL_NAMES = ["dash"] + (["busybox"] if shutil.which("busybox") else [])
 
@@ -23,7 +21,7 @@ SHELL_NAMES = ["dash"] + (["busybox"] if shutil.which("busybox") else [])
 def busybox_applets(tmp_path_factory) -> Path:
     """A PATH holding only busybox applets, as on an Alpine node."""
     applets = tmp_path_factory.mktemp("busybox-applets")
-    for name in ("sh", "base64", "wc", "mkdir", "chmod", "chown", "mv", "rm", "cat", "printf", "head"):
+    for name in ("sh", "base64", "wc", "mkdir", "chmod", "chown", "mv", "rm", "cat", "printf", "head", "cp"):
         (applets / name).symlink_to(shutil.which("busybox"))
     return applets
 
@@ -146,3 +144,44 @@ def test_script_with_stdin_gives_the_script_exact_bytes(shell):
     script = script_with_stdin("cat\nexit 7", data)
     result = run_locally([script.encode()], shell)
     assert (result.returncode, result.stdout) == (7, data)
+
+
+def uploaded_bundle(tmp_path: Path) -> tuple[Upload, list[RemoteFile]]:
+    """As k3swiz.ssh_upload leaves it: the binary as a temp beside its target (root), the images
+    in a staging folder (a sudo user's), and a stale temp of the binary from a killed run."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin/.k3s.k3swiz-dead00").write_bytes(b"half of an old upload")
+    (tmp_path / "bin/.k3s.k3swiz-a1b2c3").write_bytes(b"binary")
+    staging = tmp_path / "stage"
+    staging.mkdir(mode=0o700)
+    (staging / "0").write_bytes(TRICKY)
+    binary = RemoteFile(str(tmp_path / "bin/k3s"), tmp_path / "local-k3s", 0o755)
+    images = RemoteFile(str(tmp_path / "var/images/a b.tar"), tmp_path / "local-images", 0o644)
+    binary.content.write_bytes(b"binary")
+    images.content.write_bytes(TRICKY)
+    upload = Upload([Staged(binary, str(tmp_path / "bin/.k3s.k3swiz-a1b2c3"), True),
+                     Staged(images, str(staging / "0"), False)], str(staging))
+    return upload, [binary, images]
+
+
+def test_uploaded_files_are_committed_beside_the_inline_ones(tmp_path, shell):
+    upload, bundle = uploaded_bundle(tmp_path)
+    config = RemoteFile(str(tmp_path / "etc/config.yaml"), b"a: 1\n", 0o600)
+    result = run_locally(write_files_script([config], uploaded=upload), shell)
+    assert result.returncode == 0, result.stderr
+    for item, expected in ((bundle[0], b"binary"), (bundle[1], TRICKY), (config, b"a: 1\n")):
+        assert Path(item.path).read_bytes() == expected and mode_of(Path(item.path)) == item.mode
+    assert mode_of(tmp_path / "var/images") == 0o755
+    assert not (tmp_path / "stage").exists()  # the staging folder is gone
+    assert not list(tmp_path.rglob("*.k3swiz-*"))  # and so is the stale temp of the killed run
+
+
+def test_a_failed_commit_removes_the_uploaded_temps_and_the_staging_folder(tmp_path, shell):
+    upload, bundle = uploaded_bundle(tmp_path)
+    (tmp_path / "etc").write_text("a file where a directory is needed")
+    result = run_locally(write_files_script([RemoteFile(str(tmp_path / "etc/config.yaml"), b"x", 0o600)],
+                                            uploaded=upload), shell)
+    assert result.returncode == 1 and b"cannot create the directory" in result.stderr
+    assert not Path(bundle[0].path).exists() and not Path(bundle[1].path).exists()
+    assert not (tmp_path / "stage").exists()
+    assert [p.name for p in tmp_path.rglob("*.k3swiz-*")] == [".k3s.k3swiz-dead00"]  # ours gone; that one next time
