@@ -4,7 +4,9 @@ apply wave by wave, reporting events and writing the journal.
 Order and failure rules (design.md): the first server alone and waited for;
 each other server alone; agents together, at most `concurrency` at once. If the
 first server fails nothing else can join; a failing server stops the servers
-after it; agents go on whenever the first server is up.
+after it; agents go on whenever the first server is up. The airgap bundle of
+every node is uploaded in the background from the start of the first wave
+(k3swiz.uploads_ahead), to temp names only, so no node changes before its turn.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .ssh import SshError, Transport
 from .ssh_config import SshConfigError
 from .steps import StepFailed, run_step
 from .token import TokenSource
+from .uploads_ahead import UploadsAhead
 
 
 @dataclass
@@ -138,6 +141,7 @@ class Applier:
         self.started: dict[str, float] = {}
         self.kubeconfig: Path | None = None
         self.abandon_watch = AbandonWatch(options, self.transports)
+        self.uploads = UploadsAhead(options.concurrency)
 
     # -- the run -----------------------------------------------------------------------------------
 
@@ -165,7 +169,12 @@ class Applier:
             return None
         plan = build_plan(self.answers, token=self.token, facts=self.facts,
                           only=self.options.only or None, wait_timeout=self.options.wait_timeout)
-        self._run_waves(plan)
+        try:
+            if self.options.concurrency > 1:  # --concurrency 1 is one node at a time: nothing overlaps
+                self.uploads.start(plan, self.transports)
+            self._run_waves(plan)
+        finally:
+            self.uploads.close()  # removes what skipped nodes were sent
         return plan
 
     def _run_waves(self, plan: Plan) -> None:
@@ -239,7 +248,8 @@ class Applier:
             self._emit(name, step.title, RUNNING)
             self.journal.node_log(name, f"step: {step.title}")
             try:
-                detail = run_step(step, transport, self.answers, self.options, self.journal)
+                uploaded = self.uploads.take(name) if step.kind == "write" else None
+                detail = run_step(step, transport, self.answers, self.options, self.journal, uploaded=uploaded)
             except (StepFailed, SshError) as exc:
                 self._fail(name, step.title, ABANDONED.format(step.title) if self.abandon_watch.triggered
                            else str(exc))

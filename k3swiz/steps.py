@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from .answers import Answers
 from .kubeconfig import merge_into, rewrite, write_private
 from .plan import FetchKubeconfig, Run, WriteFiles
-from .remote_script import RemoteFile
+from .remote_script import RemoteFile, Upload
 from .ssh import CommandResult, Transport
 
 if TYPE_CHECKING:
@@ -28,12 +28,22 @@ def _tail(result: CommandResult) -> str:
     return "\n".join(lines)
 
 
-def run_step(step, transport: Transport, answers: Answers, options: "ApplyOptions", journal: "Journal") -> str:
-    """Carry out one step; returns a short detail for the progress line."""
+def remote_files(step: WriteFiles) -> list[RemoteFile]:
+    """A write step's files as the transport writes them."""
+    return [RemoteFile(f.path, f.content, f.mode) for f in step.files]
+
+
+def run_step(step, transport: Transport, answers: Answers, options: "ApplyOptions", journal: "Journal",
+             *, uploaded: Upload | None = None) -> str:
+    """Carry out one step; returns a short detail for the progress line.
+
+    `uploaded`: a write step's local files, already sent ahead (k3swiz.uploads_ahead)."""
     node = transport.target.node
     if isinstance(step, WriteFiles):
-        files = [RemoteFile(f.path, f.content, f.mode) for f in step.files]
-        result = transport.write_files(files)
+        files = remote_files(step)
+        if uploaded is not None:
+            journal.node_log(node, "uploaded ahead: " + ", ".join(f.path for f in uploaded.files))
+        result = transport.write_files(files, uploaded=uploaded)
         journal.node_log(node, "wrote " + ", ".join(f.path for f in step.files) if result.ok else result.stderr)
         if not result.ok:
             raise StepFailed(f"writing files failed (exit {result.rc}): {_tail(result)}")
