@@ -7,6 +7,7 @@ file, the Traefik HelmChartConfig on servers, registries.yaml, and Alpine's
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from ipaddress import ip_address
@@ -42,11 +43,8 @@ class RenderedFile:
     @property
     def sha256(self) -> str:
         if isinstance(self.content, Path):
-            digest = hashlib.sha256()
-            with self.content.open("rb") as stream:
-                for block in iter(lambda: stream.read(1 << 20), b""):
-                    digest.update(block)
-            return digest.hexdigest()
+            info = self.content.stat()
+            return _local_file_sha256(self.content, info.st_size, info.st_mtime_ns)
         return hashlib.sha256(self.content).hexdigest()
 
     def shown(self) -> str:
@@ -133,6 +131,18 @@ def config_yaml(answers: Answers, node: Node) -> dict:
     else:
         config.update(answers.cluster.agent_config)
     return config
+
+
+@functools.lru_cache(maxsize=32)
+def _local_file_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    """Hashed once per run, not once per node (an airgap images archive is hundreds of MB, and
+    every node's plan compares it). Size and mtime are in the key: a file changed meanwhile
+    (the wizard can stay open for long) is hashed again."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _yaml(data: object) -> str:
