@@ -113,26 +113,31 @@ def write_files_script(files: Sequence[RemoteFile], *, token: str | None = None,
                        uploaded: Upload | None = None) -> Iterator[bytes]:
     """The whole write script, piece by piece (see the module docstring).
 
-    `files` travel inside the script; `uploaded` ones are already on the node."""
+    `files` travel inside the script; `uploaded` ones are already on the node. Work that
+    can be shared is done once for all files (one mkdir, one chmod per mode, one size
+    check), so a write costs few processes however many files it has."""
     staged = uploaded.staged if uploaded else []
     check_files([*files, *(s.file for s in staged)])
     token = token or secrets.token_hex(6)
-    temps = [temp_path(item.path, f"{token}{index}") for index, item in enumerate(files)]
-    staged_temps = [s.uploaded if s.in_place else temp_path(s.file.path, f"{token}s{index}")
-                    for index, s in enumerate(staged)]
-    yield _header(temps + staged_temps, uploaded.staging_dir if uploaded else None).encode()
-    for item, temp in zip(files, temps):
-        yield from _file_part(item, temp)
-    for entry, temp in zip(staged, staged_temps):
-        yield _staged_part(entry, temp).encode()
-    pairs = [*zip(files, temps), *((s.file, temp) for s, temp in zip(staged, staged_temps))]
-    commits = [f"mv -f -- {quote(temp)} {quote(item.path)} || "
-               f"k3swiz_fail {quote(item.path)} 'cannot move the new file into place'\n"
-               for item, temp in pairs]
-    yield "".join(commits).encode()
+    inline = [(item, temp_path(item.path, f"{token}{index}")) for index, item in enumerate(files)]
+    arrived = [(s.file, s.uploaded if s.in_place else temp_path(s.file.path, f"{token}s{index}"))
+               for index, s in enumerate(staged)]
+    yield (_header([temp for _, temp in inline + arrived], uploaded.staging_dir if uploaded else None, bool(files))
+           + _prepare([item for item, _ in inline + arrived], [s.uploaded for s in staged if s.in_place])
+           + "".join(_copy_line(s, temp) for s, (_, temp) in zip(staged, arrived) if not s.in_place)).encode()
+    for item, temp in inline:  # a piece per step, so a local read error stops before the commit
+        yield _create_line(item, temp).encode()
+        for chunk in item.chunks():
+            line = f"base64 -d >> {quote(temp)} <<'{DATA_END}'" + _fail(item.path, "cannot store the data (disk full?)")
+            yield line.encode() + base64.encodebytes(chunk) + f"{DATA_END}\n".encode()
+    yield (_size_check(inline) + _modes(inline, arrived) + _commit(inline + arrived)).encode()
 
 
-def _header(temps: list[str], staging_dir: str | None) -> str:
+def _fail(path: str, reason: str) -> str:
+    return f" || k3swiz_fail {quote(path)} {quote(reason)}\n"
+
+
+def _header(temps: list[str], staging_dir: str | None, needs_base64: bool) -> str:
     removal = "rm -f -- " + (" ".join(quote(temp) for temp in temps) or "/nonexistent/k3swiz")
     if staging_dir:
         removal += f"; rm -rf -- {quote(staging_dir)}"
@@ -146,67 +151,85 @@ def _header(temps: list[str], staging_dir: str | None) -> str:
         "    exit 1\n"
         "}\n"
         "trap 'k3swiz_fail \"the files\" \"interrupted by a signal\"' HUP INT TERM\n"
-        "command -v base64 >/dev/null 2>&1 || "
-        "k3swiz_fail 'the files' 'this node has no base64 command (install coreutils or busybox)'\n"
+        + ("command -v base64 >/dev/null 2>&1 || "
+           "k3swiz_fail 'the files' 'this node has no base64 command (install coreutils or busybox)'\n"
+           if needs_base64 else "")
     )
 
 
-def _file_part(item: RemoteFile, temp: str) -> Iterator[bytes]:
-    """Create the temp, append the data chunk by chunk, check its size, set mode and owner."""
-    path, qtemp = quote(item.path), quote(temp)
-    directory = quote(posixpath.dirname(item.path))
-    size = item.size()
-
-    def fail(reason: str) -> str:
-        return f" || k3swiz_fail {path} {quote(reason)}\n"
-
-    head = (
-        f"if [ -d {path} ]; then k3swiz_fail {path} 'it is a directory on the node'; fi\n"
-        # umask 022 in a subshell: missing parents are created 0755, not 0700.
-        f"(umask 022 && mkdir -p -- {directory})" + fail(f"cannot create the directory {posixpath.dirname(item.path)}")
-        # A node that died mid-upload (killed, power loss) never ran the EXIT trap: remove
-        # such stale temps of this same target first, so they cannot pile up run after run.
-        + f"rm -f -- {quote(temp_path(item.path, ''))}* 2>/dev/null || :\n"
-        + f": > {qtemp}" + fail(f"cannot create a temporary file in {posixpath.dirname(item.path)}")
-    )
-    yield head.encode()
-    for chunk in item.chunks():
-        line = f"base64 -d >> {qtemp} <<'{DATA_END}'" + fail("cannot store the data (disk full?)")
-        yield line.encode() + base64.encodebytes(chunk) + f"{DATA_END}\n".encode()
-    tail = (
-        f"k3swiz_size=$(wc -c < {qtemp}) && [ $k3swiz_size -eq {size} ]"
-        + fail(f"the data arrived incomplete (expected {size} bytes)")
-        + f"chmod {item.mode:04o} {qtemp}" + fail(f"cannot set its mode to {item.mode:04o}")
-    )
-    if item.owner:
-        tail += f"chown {quote(item.owner)} {qtemp}" + fail(f"cannot change its owner to {item.owner}")
-    yield tail.encode()
+def _prepare(items: list[RemoteFile], keep: list[str]) -> str:
+    """No directory in the way; every parent made (0755) by one mkdir; stale temps removed."""
+    text = "".join(f"if [ -d {quote(i.path)} ]; then k3swiz_fail {quote(i.path)} 'it is a directory on the node'; fi\n"
+                   for i in items)
+    folders = list(dict.fromkeys(posixpath.dirname(i.path) for i in items))
+    if folders:  # on failure, name the first file whose folder is missing (builtins only)
+        find = "".join(f"    [ -d {quote(d)} ] || k3swiz_fail {quote(_first_in(items, d))} "
+                       f"{quote('cannot create the directory ' + d)}\n" for d in folders)
+        text += (f"umask 022\nmkdir -p -- {' '.join(quote(d) for d in folders)} 2>/dev/null || {{\n{find}}}\n"
+                 "umask 077\n")
+    # A node that died mid-write (killed, power loss) never ran the EXIT trap: remove such stale
+    # temps of these targets (not the ones just uploaded), so they cannot pile up run after run.
+    patterns = " ".join(quote(temp_path(i.path, "")) + "*" for i in items)
+    skip = "|".join(quote(path) for path in keep) or "''"
+    return text + (f"set --\nfor k3swiz_t in {patterns}; do\n"
+                   f'    if [ -e "$k3swiz_t" ]; then case "$k3swiz_t" in {skip}) ;; *) set -- "$@" "$k3swiz_t" ;; esac; fi\n'
+                   'done\nif [ $# -gt 0 ]; then rm -f -- "$@"; fi\n') if items else text
 
 
-def _staged_part(entry: Staged, temp: str) -> str:
-    """Bring an uploaded file to its temp beside the target (copy from staging), check, set mode."""
-    item = entry.file
-    path, qtemp = quote(item.path), quote(temp)
-    stale = quote(temp_path(item.path, ""))
+def _first_in(items: list[RemoteFile], folder: str) -> str:
+    return next(i.path for i in items if posixpath.dirname(i.path) == folder)
 
-    def fail(reason: str) -> str:
-        return f" || k3swiz_fail {path} {quote(reason)}\n"
 
-    text = f"if [ -d {path} ]; then k3swiz_fail {path} 'it is a directory on the node'; fi\n"
-    if entry.in_place:  # stale temps of this target, but not the one just uploaded
-        text += (f'for k3swiz_t in {stale}*; do if [ "$k3swiz_t" != {qtemp} ] && [ -e "$k3swiz_t" ]; '
-                 'then rm -f -- "$k3swiz_t"; fi; done\n')
-    else:
-        directory = posixpath.dirname(item.path)
-        text += (f"(umask 022 && mkdir -p -- {quote(directory)})" + fail(f"cannot create the directory {directory}")
-                 + f"rm -f -- {stale}* 2>/dev/null || :\n"
-                 + f"cp -- {quote(entry.uploaded)} {qtemp}" + fail("cannot copy it from the upload folder (disk full?)"))
-    text += (f"k3swiz_size=$(wc -c < {qtemp}) && [ $k3swiz_size -eq {item.size()} ]"
-             + fail(f"the data arrived incomplete (expected {item.size()} bytes)")
-             + f"chmod {item.mode:04o} {qtemp}" + fail(f"cannot set its mode to {item.mode:04o}"))
-    if item.owner:
-        text += f"chown {quote(item.owner)} {qtemp}" + fail(f"cannot change its owner to {item.owner}")
+def _copy_line(entry: Staged, temp: str) -> str:
+    """A file from the sudo user's staging folder into its temp beside the target (as root)."""
+    return f"cp -- {quote(entry.uploaded)} {quote(temp)}" + _fail(entry.file.path,
+                                                                  "cannot copy it from the upload folder (disk full?)")
+
+
+def _create_line(item: RemoteFile, temp: str) -> str:
+    """An empty temp, created with its final mode when a umask can give it (no chmod then)."""
+    umask = _creation_umask(item.mode)
+    create = f": > {quote(temp)}" + _fail(item.path, f"cannot create a temporary file in {posixpath.dirname(item.path)}")
+    return create if umask == 0o077 else f"umask {umask:03o}\n{create}umask 077\n"
+
+
+def _creation_umask(mode: int) -> int:
+    """`: > file` creates 0666 & ~umask: enough for modes without x or special bits (0600, 0644)."""
+    return 0o777 & ~mode if not mode & 0o7111 else 0o077
+
+
+def _size_check(inline: list[tuple[RemoteFile, str]]) -> str:
+    """One check of the total bytes; only if it is off, a check per file names the culprit."""
+    if not inline:
+        return ""
+    temps = " ".join(quote(temp) for _, temp in inline)
+    per_file = "".join(f"    [ \"$(wc -c < {quote(temp)})\" -eq {item.size()} ]"
+                       + _fail(item.path, f"the data arrived incomplete (expected {item.size()} bytes)")
+                       for item, temp in inline)
+    total = sum(item.size() for item, _ in inline)
+    return f'[ "$(cat -- {temps} | wc -c)" -eq {total} ] || {{\n{per_file}}}\n'
+
+
+def _modes(inline: list[tuple[RemoteFile, str]], arrived: list[tuple[RemoteFile, str]]) -> str:
+    """One chmod per mode for the temps a umask could not create right (uploaded ones: all); owners."""
+    needs_chmod = [(item, temp) for item, temp in inline if _creation_umask(item.mode) == 0o077] + arrived
+    groups: dict[int, list[tuple[RemoteFile, str]]] = {}
+    for item, temp in needs_chmod:
+        groups.setdefault(item.mode, []).append((item, temp))
+    text = ""
+    for mode, group in groups.items():
+        each = "".join(f"    chmod {mode:04o} {quote(temp)}" + _fail(item.path, f"cannot set its mode to {mode:04o}")
+                       for item, temp in group)
+        text += f"chmod {mode:04o} -- {' '.join(quote(t) for _, t in group)} 2>/dev/null || {{\n{each}}}\n"
+    for item, temp in inline + arrived:
+        if item.owner:
+            text += f"chown {quote(item.owner)} {quote(temp)}" + _fail(item.path, f"cannot change its owner to {item.owner}")
     return text
+
+
+def _commit(pairs: list[tuple[RemoteFile, str]]) -> str:
+    return "".join(f"mv -f -- {quote(temp)} {quote(item.path)}" + _fail(item.path, "cannot move the new file into place")
+                   for item, temp in pairs)
 
 
 def read_file_script(path: str) -> str:
