@@ -24,6 +24,7 @@ what separate machines would give: it shows k3swiz's own overhead against the go
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 from dataclasses import dataclass, field
@@ -138,12 +139,7 @@ def _goal(text: str, measured: float, as_if: float, met) -> None:
 
 def plot(rows: list[FanoutRow], path: Path) -> None:
     """Wall time vs N for k3swiz, ideal and serial (matplotlib: a bench-only extra)."""
-    try:
-        import matplotlib
-    except ImportError:
-        import subprocess
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "matplotlib"], check=True)
-        import matplotlib
+    import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
@@ -181,6 +177,8 @@ def main() -> None:
     unknown = {f for fixes in args.fix or [] for f in fixes.split(",")} - set(FIXES)
     if unknown:
         parser.error(f"unknown fix {', '.join(sorted(unknown))}; known: {', '.join(sorted(FIXES))}")
+    if args.plot and importlib.util.find_spec("matplotlib") is None:  # before minutes of measuring
+        parser.error("--plot needs matplotlib: pip install -e '.[bench]'")
     rows = []
     for count in counts:
         print(f"N={count} ...", file=sys.stderr, flush=True)
