@@ -26,7 +26,7 @@ class NodeFacts:
     arch: str = ""
     k3s_version: str | None = None     # "v1.33.6+k3s1" as `k3s --version` prints it
     service_unit: bool = False         # the install script's unit / init script is there
-    service_active: bool = False
+    service_active: bool = False       # asked only when service_unit (nothing to ask otherwise)
     cgroup: int | None = None          # 1 or 2
     ipv4: list[str] = field(default_factory=list)
     ipv6: list[str] = field(default_factory=list)
@@ -52,11 +52,12 @@ if [ -x /sbin/openrc-run ]; then echo init=openrc
 elif command -v systemctl >/dev/null 2>&1; then echo init=systemd; else echo init=unknown; fi
 echo "arch=$(uname -m)"
 if command -v k3s >/dev/null 2>&1; then echo "k3s_version=$(k3s --version 2>/dev/null | head -n 1 | awk '{{print $3}}')"; fi
-for unit in /etc/systemd/system/{service}.service /etc/init.d/{service}; do
-  if [ -e "$unit" ]; then echo service_unit=1; fi
-done
-if [ -x /sbin/openrc-run ]; then rc-service {service} status >/dev/null 2>&1 && echo service_active=1
-else systemctl is-active --quiet {service} 2>/dev/null && echo service_active=1; fi
+if [ -e /etc/systemd/system/{service}.service ] || [ -e /etc/init.d/{service} ]; then
+  echo service_unit=1
+  # asked only when the unit is there: a first apply spares every node an init-system call
+  if [ -x /sbin/openrc-run ]; then rc-service {service} status >/dev/null 2>&1 && echo service_active=1
+  else systemctl is-active --quiet {service} 2>/dev/null && echo service_active=1; fi
+fi
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo cgroup=2; else echo cgroup=1; fi
 if command -v ip >/dev/null 2>&1; then ip -o addr show scope global 2>/dev/null | awk '{{print "addr=" $4}}'; fi
 if command -v ss >/dev/null 2>&1; then

@@ -69,6 +69,11 @@ def test_ha_3_servers_2_agents(ha, tmp_path):
     assert {e["node"] for e in read_events(result.journal)} >= {n.name for n in nodes}
     # one connection per node; facts in one command
     assert all(o.stats["connections"] == 1 for o in result.outcomes.values())
+    # on a bare node the probe asks the init system nothing: there is no k3s unit to ask about
+    for node in nodes:
+        calls = node.calls()
+        first_install = next(i for i, c in enumerate(calls) if c["prog"] == "install.sh")
+        assert [c for c in calls[:first_install] if c["prog"] == "systemctl"] == []
 
 
 def test_rerun_changes_nothing(ha, tmp_path):
