@@ -51,7 +51,7 @@ echo "os_id=${{ID:-}}"; echo "os_version=${{VERSION_ID:-}}"
 if [ -x /sbin/openrc-run ]; then echo init=openrc
 elif command -v systemctl >/dev/null 2>&1; then echo init=systemd; else echo init=unknown; fi
 echo "arch=$(uname -m)"
-if command -v k3s >/dev/null 2>&1; then echo "k3s_version=$(k3s --version 2>/dev/null | head -n 1 | awk '{{print $3}}')"; fi
+if command -v k3s >/dev/null 2>&1; then k3s --version 2>/dev/null | awk 'NR == 1 {{print "k3s_version=" $3}}'; fi
 if [ -e /etc/systemd/system/{service}.service ] || [ -e /etc/init.d/{service} ]; then
   echo service_unit=1
   # asked only when the unit is there: a first apply spares every node an init-system call
@@ -61,11 +61,14 @@ fi
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo cgroup=2; else echo cgroup=1; fi
 if command -v ip >/dev/null 2>&1; then ip -o addr show scope global 2>/dev/null | awk '{{print "addr=" $4}}'; fi
 if command -v ss >/dev/null 2>&1; then
-  ss -Hltnp 2>/dev/null | awk '{{print $4, $6}}' | grep -E ':({ports}) ' | sed 's/^/listen=/'
+  ss -Hltnp 2>/dev/null | awk '$4 ~ /:({ports})$/ {{print "listen=" $4, $6}}'
 fi
+# one sha256sum for every file that exists (a rerun probes them all): `hash=DIGEST  PATH`
+set --
 for f in {quoted}; do
-  if [ -f "$f" ]; then echo "hash=$(sha256sum "$f" | awk '{{print $1}}') $f"; fi
+  if [ -f "$f" ]; then set -- "$@" "$f"; fi
 done
+if [ $# -gt 0 ]; then sha256sum "$@" | sed 's/^/hash=/'; fi
 true
 """
 
@@ -91,7 +94,7 @@ def parse_facts(output: str) -> NodeFacts:
             _add_listener(facts, value)
         elif key == "hash":
             digest, _, path = value.partition(" ")
-            facts.file_hashes[path] = digest
+            facts.file_hashes[path.lstrip(" *")] = digest   # sha256sum's two spaces, or ' *' (binary mode)
     return facts
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import stat
 
 import pytest
@@ -143,3 +144,25 @@ def test_look_at_node_reads_facts_and_current_files_but_not_the_token(ha, tmp_pa
     assert "/etc/rancher/k3s/cluster-token" not in after.current
     facts, problems = probe_node(answers, nodes[3].name, access)
     assert facts.init == "systemd" and problems == []
+
+
+def test_port_6443_taken_on_a_server_stops_the_run_before_any_change(lab_factory, tmp_path):
+    lab, nodes = lab_factory(2)
+    path = lab_answers(lab, nodes, tmp_path, servers=2, name="taken")
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind((nodes[1].address, 6443))
+    blocker.listen()
+    try:
+        result = apply_file(path, tmp_path)
+    finally:
+        blocker.close()
+    assert not result.ok
+    failed = result.outcomes[nodes[1].name]
+    assert failed.phase == "pre-flight" and "port 6443 is already taken" in failed.message, failed
+    # lab nodes share one network namespace, so the other node sees the listener too
+    assert {o.state for o in result.outcomes.values()} <= {"failed", "skipped"}
+    for node in nodes:  # pre-flight failed: nothing was written or installed anywhere
+        assert not node.host_path("/etc/rancher/k3s/config.yaml").exists()
+        assert [c for c in node.calls() if c["prog"] == "install.sh"] == []
+    assert apply_file(path, tmp_path).ok  # the port is free again: the rerun goes through
