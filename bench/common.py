@@ -62,6 +62,7 @@ def reset_nodes(nodes) -> None:
 class ReplayRun:
     seconds: float
     cpu: float          # CPU seconds of the k3swiz process (user + system, all its threads)
+    machine_cpu: float  # CPU seconds the whole machine was busy meanwhile (k3swiz + every lab node)
     rc: int
     output: str
     journal: Path | None
@@ -89,13 +90,14 @@ def replay(answers: Path, folder: Path, *, concurrency: int, extra_env: dict | N
            "PYTHONPATH": str(REPO), **(extra_env or {})}
     command = (runner or [sys.executable, "-m", "k3swiz.cli"]) + [
         "replay", str(answers), "--yes", "--concurrency", str(concurrency), *(extra_args or [])]
-    cpu_before = _children_cpu()
+    cpu_before, machine_before = _children_cpu(), machine_busy_seconds()
     started = time.perf_counter()
     done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=900)
     seconds = time.perf_counter() - started
     new = sorted(set(_runs(state)) - before)
-    return ReplayRun(seconds, _children_cpu() - cpu_before, done.returncode, done.stdout + done.stderr,
+    return ReplayRun(seconds, _children_cpu() - cpu_before, machine_busy_seconds() - machine_before,
+                     done.returncode, done.stdout + done.stderr,
                      new[-1] if new else None)
 
 
@@ -103,6 +105,15 @@ def _children_cpu() -> float:
     """CPU time of waited-for children (the lab's sshds are not waited for until they stop)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent not idle since boot (/proc/stat): the lab nodes run on
+    this machine, so this minus k3swiz's own CPU is what the nodes (sshd, scripts, stand-ins) used."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)   # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _runs(state: Path) -> list[Path]:

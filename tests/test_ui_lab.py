@@ -176,3 +176,33 @@ def test_upgrade_from_the_start_screen_upgrades_the_lab_nodes_and_records_the_ve
     assert [k3s_version(n) for n in nodes] == [target, target]
     assert yaml.safe_load(path.read_text())["cluster"]["k3s"] == {"version": target}
     assert len(list(tmp_path.glob("up.k3swiz.yaml.before-upgrade-*"))) == 1
+
+
+def test_wizard_apply_brings_up_lab_nodes_and_shows_each_done(lab_factory, tmp_path, monkeypatch):
+    """Review -> Apply with the real engine over real sshd: every row ends done, the summary
+    names the kubeconfig and journal, and the nodes hold what replay would have written."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    lab, nodes = lab_factory(3)
+    path = lab_answers(lab, nodes, tmp_path, servers=1, name="wiz")
+
+    async def journey():
+        app = build_app(path)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: getattr(app.screen, "STEP", "") == "review"
+                        and getattr(app.screen, "form_ready", False), "review ready")
+            await focus(pilot, "#next")
+            await send(pilot, "enter")
+            await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "apply confirmation")
+            await send(pilot, "enter")
+            await until(pilot, lambda: getattr(app.screen, "finished", False), "apply finished", rounds=3000)
+            states = dict(app.screen.node_states)
+            summary = str(app.screen.query_one("#summary").render())
+            return states, summary, app.exit_code
+    states, summary, exit_code = asyncio.run(journey())
+    assert states == {n.name: "done" for n in nodes}, states
+    assert "wiz.kubeconfig" in summary and "journal:" in summary
+    assert (tmp_path / "wiz.kubeconfig").exists() and exit_code in (None, 0)
+    for node in nodes:
+        assert node.host_path(CONFIG).exists()
+        assert [c for c in node.calls() if c["prog"] == "install.sh"]
