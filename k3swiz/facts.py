@@ -116,6 +116,17 @@ def _add_listener(facts: NodeFacts, text: str) -> None:
         facts.ports_taken.setdefault(int(port_text), name)
 
 
+def ports_needed(answers: Answers, node: Node) -> dict[int, str]:
+    """The ports of CHECKED_PORTS that k3s itself will listen on for this node (k3s-facts §6)."""
+    ports = {6444: "the API server's local port" if node.role == "server" else "the agent's load balancer",
+             10250: "the kubelet"}
+    if node.role == "server":
+        ports[6443] = "the Kubernetes API"
+        if answers.cluster.datastore == "etcd":
+            ports |= {2379: "etcd clients", 2380: "etcd peers", 2381: "etcd metrics"}
+    return ports
+
+
 def preflight(answers: Answers, node: Node, facts: NodeFacts) -> list[Problem]:
     """Facts that make the answers impossible on this node, found before anything changes."""
     problems = []
@@ -129,9 +140,11 @@ def preflight(answers: Answers, node: Node, facts: NodeFacts) -> list[Problem]:
     if answers.cluster.network.dual_stack and facts.ipv4 + facts.ipv6 and not facts.ipv6:
         problems.append(Problem(where, f"{node.name}: dual-stack is asked but the node has no global IPv6 address",
                                 "give the node an IPv6 address, or turn dual-stack off"))
+    needed = ports_needed(answers, node)
     for port, process in sorted(facts.ports_taken.items()):
-        if port in (6443, 2379, 2380) or node.role == "agent" and port == 10250:
-            problems.append(Problem(where, f"{node.name}: port {port} is already taken by {process}",
+        if port in needed:
+            problems.append(Problem(where, f"{node.name}: port {port} is already taken by {process} "
+                                           f"(k3s needs it for {needed[port]})",
                                     "stop that service or pick another node"))
     wanted = answers.cluster.k3s.version
     if wanted and facts.k3s_version:

@@ -1,5 +1,5 @@
 """The read-only probe of k3swiz.facts, run locally by dash (GNU tools) and by busybox sh with
-busybox applets only (as on an Alpine node), then parsed: the facts planning relies on."""
+busybox applets only (as on an Alpine node), then parsed; and the pre-flight port rule."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
-from k3swiz.facts import parse_facts, probe_script
+from k3swiz.answers import answers_from_text
+from k3swiz.facts import NodeFacts, parse_facts, preflight, probe_script
+from tests.answers_util import doc
 
 SHELLS = ["dash"] + (["busybox"] if shutil.which("busybox") else [])
 APPLETS = ("sh", "uname", "awk", "sed", "sha256sum", "cat")
@@ -63,3 +66,18 @@ def test_parse_keeps_only_listeners_that_are_not_k3s():
     assert facts.ports_taken == {6443: "nginx"}
     assert facts.k3s_version == "v1.33.6+k3s1" and facts.service_unit and facts.service_active
     assert facts.file_hashes == {"/etc/rancher/k3s/config.yaml": "a" * 64, "/usr/local/bin/k3s": "b" * 64}
+
+
+@pytest.mark.parametrize("datastore, role, refused, allowed", [
+    ("etcd", "server", {6443, 6444, 2379, 2380, 2381, 10250}, set()),
+    ("sqlite", "server", {6443, 6444, 10250}, {2379, 2380, 2381}),
+    ("etcd", "agent", {6444, 10250}, {6443, 2379, 2380, 2381}),
+])
+def test_preflight_refuses_exactly_the_ports_k3s_will_listen_on(datastore, role, refused, allowed):
+    text = yaml.safe_dump(doc(**{"cluster.datastore": datastore}), sort_keys=False)
+    answers = answers_from_text(text, "t.yaml").answers
+    node = next(n for n in answers.nodes if n.role == role)
+    facts = NodeFacts(init="systemd", ports_taken={port: "nginx" for port in refused | allowed})
+    messages = [p.message for p in preflight(answers, node, facts)]
+    assert {int(m.split("port ")[1].split()[0]) for m in messages} == refused, messages
+    assert all("is already taken by nginx (k3s needs it for " in m for m in messages)
