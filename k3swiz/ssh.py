@@ -8,10 +8,10 @@ Files whose content is a local Path (the airgap bundle) go over SFTP on the same
 connection and the write script only commits them (k3swiz.ssh_upload); the
 upload can also be started ahead with `upload()` and handed to write_files.
 
-Every remote command line is `sh -s`, `sudo -n sh -s` or `sudo -k -S -p '' sh -s`
-(see k3swiz.ssh_sudo; the first script of a connection settles which, with no
-probe of its own): the script, file contents and the sudo password travel on
-stdin, so no secret can show in the node's process list or environment.
+Every remote command line is `sh -s`, `sudo -n sh -s`, `sudo -k -S -p '' sh -s` or,
+for the first script of a non-root connection, which settles the sudo mode in that
+one command, ssh_sudo.FIRST_SUDO: the script, file contents and the sudo password
+travel on stdin, so no secret can show in the node's process list or environment.
 Errors are the one-line, fix-giving exceptions of k3swiz.ssh_errors.
 """
 
@@ -27,14 +27,13 @@ from k3swiz.hostkeys import HostKeyPolicy
 from k3swiz.remote_script import (ABSENT_RC, RemoteFile, Upload, check_files, read_file_script,
                                   script_with_stdin, write_files_script)
 from k3swiz.secrets import Secret, mask_text
-from k3swiz.ssh_channel import run_channel
+from k3swiz.ssh_channel import Gate, run_channel
 from k3swiz.ssh_config import SshTarget, resolve_target
 from k3swiz.ssh_connect import open_connection
 from k3swiz.ssh_errors import (AuthFailed, CommandTimeout, ConnectionLost, ConnectTimeout, HostKeyChanged,
                                HostKeyUnknown, RemoteCommandFailed, SshError, SudoFailed, Unreachable)
 from k3swiz.ssh_upload import SftpUnavailable, UploadInterrupted, discard, upload
-from k3swiz.ssh_sudo import (CHECK_PASSWORD, SudoMode, classify_sudo_stderr, password_line, settle_sudo_mode,
-                             sudo_error)
+from k3swiz.ssh_sudo import FIRST_SUDO, SudoGate, SudoMode, classify_sudo_stderr, password_line, sudo_error
 
 __all__ = [
     "Transport", "CommandResult", "TransportStats", "SshTarget", "resolve_target", "HostKeyPolicy",
@@ -189,7 +188,7 @@ class Transport:
     # -- internals -------------------------------------------------------------------------------
 
     def _run_script(self, make_pieces: Callable[[], Iterable[bytes]], *, sudo: bool, timeout: float | None):
-        """Run the script make_pieces() yields; it is made again if sudo's first answer is a password request."""
+        """Run the script make_pieces() yields; the first one of a connection also settles sudo."""
         if sudo and self._sudo_mode is None:
             first = self._first_sudo_run(make_pieces, timeout)
             if first is not None:
@@ -204,19 +203,15 @@ class Transport:
         return rc, out, err, elapsed
 
     def _first_sudo_run(self, make_pieces: Callable[[], Iterable[bytes]], timeout: float | None):
-        """Settle the sudo mode with the connection's first script itself (no probe command).
-
-        Returns that run's outcome when it ran, None when it still has to run (root, or sudo
-        wanted the password, which has now been checked).
-        """
+        """Settle the sudo mode with the connection's first script itself, in that one command
+        (k3swiz.ssh_sudo). Returns that run's outcome, or None for root (nothing to settle)."""
         if self.target.user == "root":
             self._sudo_mode = SudoMode.NONE
             return None
-        outcome = self._execute(SudoMode.NOPASSWD.value, make_pieces(), timeout)
-        check = lambda: self._execute(CHECK_PASSWORD, self._stdin(True, []), None)[:3]  # noqa: E731
-        self._sudo_mode = settle_sudo_mode(outcome[0], outcome[2], check, self.target,
-                                           self._sudo_password is not None)
-        return outcome if self._sudo_mode is SudoMode.NOPASSWD else None
+        gate = SudoGate((lambda: password_line(self._sudo_password)) if self._sudo_password is not None else None)
+        outcome = self._execute(FIRST_SUDO, make_pieces(), timeout, gate=gate)
+        self._sudo_mode = gate.settle(outcome[0], outcome[2], self.target)
+        return outcome
 
     def _stdin(self, send_password: bool, pieces: Iterable[bytes]) -> Iterator[bytes]:
         """stdin for sudo -S: the password line first. Made only as it is sent, so the
@@ -225,11 +220,11 @@ class Transport:
             yield password_line(self._sudo_password)
         yield from pieces
 
-    def _execute(self, command: str, stdin: Iterable[bytes], timeout: float | None):
+    def _execute(self, command: str, stdin: Iterable[bytes], timeout: float | None, gate: Gate | None = None):
         if self._ssh is None or not self._ssh.is_active():
             self.connect()  # nothing is in flight yet, so (re)connecting here is safe
         limit = timeout if timeout is not None else self.target.command_timeout
-        outcome = run_channel(self._ssh, command, stdin, limit, open_timeout=self.target.connect_timeout)
+        outcome = run_channel(self._ssh, command, stdin, limit, open_timeout=self.target.connect_timeout, gate=gate)
         self.stats.commands += 1
         self.stats.bytes_up += outcome.bytes_sent
         self.stats.bytes_down += len(outcome.stdout) + len(outcome.stderr)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import select
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import paramiko
@@ -31,6 +31,18 @@ class ChannelOutcome:
     bytes_sent: int
     timed_out: bool = False
     lost_reason: str = ""
+
+
+@dataclass
+class GateAnswer:
+    """What a gate says to the stderr it has seen so far (see run_channel's `gate`)."""
+    send: Callable[[], bytes] | None = None  # bytes to send now (made only as they are sent)
+    open: bool = False                       # the stdin pieces may flow
+    close: bool = False                      # give up: send EOF, then collect what the command says
+    talk: int = 0                            # with open: leading stderr bytes that were the gate's, not the command's
+
+
+Gate = Callable[[bytes], GateAnswer | None]   # None: keep waiting
 
 
 class _StdinFeeder(threading.Thread):
@@ -68,8 +80,12 @@ class _StdinFeeder(threading.Thread):
 
 
 def run_channel(ssh: paramiko.Transport, command: str, stdin: Iterable[bytes], timeout: float,
-                *, open_timeout: float) -> ChannelOutcome:
-    """Run command with stdin; never longer than timeout seconds."""
+                *, open_timeout: float, gate: Gate | None = None) -> ChannelOutcome:
+    """Run command with stdin; never longer than timeout seconds.
+
+    With a gate, stdin is held back: the gate sees the command's stderr as it arrives and may
+    answer it (sudo's password prompt), let stdin flow, or give up, before a byte of stdin is sent.
+    """
     started = time.monotonic()
     deadline = started + timeout
     try:
@@ -77,14 +93,17 @@ def run_channel(ssh: paramiko.Transport, command: str, stdin: Iterable[bytes], t
         channel.exec_command(command)
     except CHANNEL_ERRORS as exc:
         return ChannelOutcome(None, b"", b"", 0.0, 0, lost_reason=_lost_text(ssh, exc))
-    feeder = _StdinFeeder(channel, stdin)
-    feeder.start()
     stdout, stderr = bytearray(), bytearray()
+    feeder = _StdinFeeder(channel, stdin)
     try:
+        opened = gate is None or _hold_stdin(channel, gate, stdout, stderr, deadline, feeder)
+        if opened:
+            feeder.start()
         finished = _collect(channel, stdout, stderr, deadline)
     finally:
         channel.close()
-        feeder.join(timeout=5)
+        if feeder.is_alive():
+            feeder.join(timeout=5)
     if feeder.local_error is not None:
         raise feeder.local_error
     outcome = ChannelOutcome(None, bytes(stdout), bytes(stderr), time.monotonic() - started, feeder.sent)
@@ -95,6 +114,32 @@ def run_channel(ssh: paramiko.Transport, command: str, stdin: Iterable[bytes], t
     else:
         outcome.lost_reason = _lost_text(ssh, None)
     return outcome
+
+
+def _hold_stdin(channel: paramiko.Channel, gate: Gate, stdout: bytearray, stderr: bytearray,
+                deadline: float, feeder: _StdinFeeder) -> bool:
+    """Show the gate each new piece of stderr until it opens stdin (True) or gives up, the
+    command ends or the deadline passes (False; EOF has been sent where the channel still takes it)."""
+    wakeup = select.poll()
+    wakeup.register(channel.fileno(), select.POLLIN)
+    seen = 0
+    while not (channel.eof_received or channel.closed) and time.monotonic() < deadline:
+        _drain(channel, stdout, stderr)
+        answer = gate(bytes(stderr)) if len(stderr) > seen else None
+        seen = len(stderr)
+        if answer is not None and answer.open:
+            del stderr[:answer.talk]
+            return True
+        if answer is not None and answer.close:
+            break
+        if answer is not None and answer.send is not None:
+            try:
+                channel.sendall(answer.send())  # a temporary: never a local of these frames
+            except CHANNEL_ERRORS:
+                break
+        wakeup.poll(min(max(deadline - time.monotonic(), 0), 1.0) * 1000)
+    feeder._send(None)
+    return False
 
 
 def _collect(channel: paramiko.Channel, stdout: bytearray, stderr: bytearray, deadline: float) -> bool:

@@ -1,18 +1,21 @@
 """How a script gets root on a node, without a secret ever reaching argv or env.
 
-The remote command line is only ever one of the three constants below; the
-script itself, and the sudo password when one is needed, travel on stdin.
+The remote command line is only ever one of the constants below; the script
+itself, and the sudo password when one is needed, travel on stdin.
 
-The mode is settled by the first script of a connection, with no probe of its own:
+The mode is settled by the first script of a connection, in that one command:
 * the login user is root: plain `sh -s`;
-* a non-root login sends its first script straight to `sudo -n sh -s`. If it
-  runs, the node has a NOPASSWD rule and that is the mode (one command saved);
-* if sudo answers that a password is required (it exits before reading stdin,
-  so nothing ran), the password is checked ONCE with `sudo -k -S -p '' true`
-  (stdin: the password line, then EOF, so a wrong one costs one ~2 s attempt),
-  then the script, and every later one, runs as `sudo -k -S -p '' sh -s` with
-  the password as the first stdin line. `-k` makes sudo always read that line:
-  with a cached credential it would be left on stdin and run by sh as a command.
+* a non-root login runs FIRST_SUDO: sudo with a prompt of our own, then a root
+  shell that says READY on stderr before it reads the script. Nothing is sent
+  until sudo has spoken (k3swiz.ssh_channel's gate): READY straight away means a
+  NOPASSWD rule; our prompt gets the password line, once, and READY then means
+  the password mode. A second prompt (a wrong password) gets EOF, so a wrong
+  password costs exactly one attempt (pam_faillock counts them) and no line of
+  a script can ever be read by sudo as a password. Our prompt with no password
+  to give gets EOF too: the caller asks for one and connects again;
+* later scripts run as `sudo -n sh -s`, or `sudo -k -S -p '' sh -s` with the
+  password as the first stdin line. `-k` makes sudo always read that line: with
+  a cached credential it would be left on stdin and run by sh as a command.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import enum
 from collections.abc import Callable
 
 from k3swiz.secrets import Secret
+from k3swiz.ssh_channel import GateAnswer
 from k3swiz.ssh_config import SshTarget
 from k3swiz.ssh_errors import SudoFailed
 
@@ -28,12 +32,9 @@ PLAIN = "sh -s"
 SUDO_NOPASSWD = "sudo -n sh -s"
 SUDO_PASSWORD = "sudo -k -S -p '' sh -s"
 
-CHECK_PASSWORD = "sudo -k -S -p '' true"
-
-# check_password() -> (exit status, stdout, stderr) of CHECK_PASSWORD with the password on stdin.
-# The caller puts the password there itself, so it never sits in a local variable of these
-# frames (a traceback printed with its locals must not show it).
-CheckPassword = Callable[[], tuple[int, bytes, bytes]]
+PROMPT = b"k3swiz-sudo-password:"
+READY = b"k3swiz-sudo-ready\n"
+FIRST_SUDO = f"sudo -k -S -p '{PROMPT.decode()}' sh -c 'echo {READY.decode().strip()} >&2; exec sh -s'"
 
 
 class SudoMode(enum.Enum):
@@ -50,23 +51,44 @@ def password_line(password: Secret) -> bytes:
     return value.encode() + b"\n"
 
 
-def settle_sudo_mode(rc: int, stderr: bytes, check_password: CheckPassword, target: SshTarget,
-                     has_password: bool) -> SudoMode:
-    """The mode after a first script was sent to `sudo -n sh -s` and ended with rc and stderr.
+class SudoGate:
+    """The gate (k3swiz.ssh_channel) of FIRST_SUDO: answers sudo's prompt once, opens stdin on READY.
 
-    NOPASSWD when sudo ran it (whatever the script's own exit status); PASSWORD once a
-    password it asked for passed the check (the script has NOT run then: send it again).
-    Raises SudoFailed, with the fix, when sudo cannot work.
+    `password_line` makes the line only as it is sent, so the password never sits in these frames.
     """
-    problem = classify_sudo_stderr(rc, stderr.decode(errors="replace")) if rc else None
-    if problem is None:
-        return SudoMode.NOPASSWD
-    if problem != "password-required" or not has_password:
-        raise sudo_error(problem, target, stderr)
-    rc, _, stderr = check_password()
-    if rc == 0:
-        return SudoMode.PASSWORD
-    raise sudo_error(classify_sudo_stderr(rc, stderr.decode(errors="replace")) or "other", target, stderr)
+
+    def __init__(self, password_line: Callable[[], bytes] | None) -> None:
+        self.password_line = password_line
+        self.prompts = 0
+        self.answered = False
+        self.opened = False
+
+    def __call__(self, stderr: bytes) -> GateAnswer | None:
+        ready = stderr.find(READY)
+        if ready >= 0:
+            self.opened = True
+            return GateAnswer(open=True, talk=ready + len(READY))
+        prompts = stderr.count(PROMPT)
+        if prompts == self.prompts:
+            return None
+        self.prompts = prompts
+        if prompts == 1 and self.password_line is not None:
+            self.answered = True
+            return GateAnswer(send=self.password_line)
+        return GateAnswer(close=True)  # no password to give, or it was refused: not one attempt more
+
+    def settle(self, rc: int, stderr: bytes, target: SshTarget) -> SudoMode:
+        """The mode once FIRST_SUDO ended with rc and stderr. Raises SudoFailed, with the fix,
+        when sudo never let the script run."""
+        if self.opened:
+            return SudoMode.PASSWORD if self.answered else SudoMode.NOPASSWD
+        if self.prompts and not self.answered:
+            problem = "password-required"
+        elif self.prompts > 1:
+            problem = "wrong-password"
+        else:
+            problem = classify_sudo_stderr(rc, stderr.decode(errors="replace")) or "other"
+        raise sudo_error(problem, target, stderr.replace(PROMPT, b""))
 
 
 def classify_sudo_stderr(rc: int, stderr: str) -> str | None:

@@ -18,7 +18,7 @@ from k3swiz.secrets import Secret
 from k3swiz.ssh import Transport
 from k3swiz.ssh_config import SshConfigError, SshTarget, parse_jump_spec, resolve_target
 from k3swiz.ssh_errors import ConnectTimeout, SshError, SudoFailed, Unreachable
-from k3swiz.ssh_sudo import CHECK_PASSWORD, SUDO_NOPASSWD, SUDO_PASSWORD, SudoMode, settle_sudo_mode
+from k3swiz.ssh_sudo import FIRST_SUDO, PROMPT, READY, SUDO_NOPASSWD, SUDO_PASSWORD, SudoGate, SudoMode
 
 # ---------------------------------------------------------------------------------------------
 # resolve_target: explicit > ~/.ssh/config > defaults
@@ -168,28 +168,53 @@ PASSWORD = Secret("s3cret-pw")
 
 class FakeSudoNode:
     """Stands in for Transport._execute: answers like sudo with a NOPASSWD rule (nopasswd=True)
-    or one that wants PASSWORD; records each command line and the stdin it was sent."""
+    or one that wants PASSWORD, talking to FIRST_SUDO's gate as real sudo does on stderr;
+    records each command line and what reached it on stdin (the password line included)."""
 
-    def __init__(self, nopasswd: bool):
-        self.nopasswd = nopasswd
+    def __init__(self, nopasswd: bool, refuse: tuple[int, bytes] | None = None):
+        self.nopasswd, self.refuse = nopasswd, refuse
         self.calls: list[tuple[str, bytes]] = []
 
-    def __call__(self, command, stdin, timeout):
+    def __call__(self, command, stdin, timeout, gate=None):
+        password = PASSWORD.reveal().encode() + b"\n"
+        if command == FIRST_SUDO:
+            return self._first(stdin, gate, password)
         sent = b"".join(stdin)
         self.calls.append((command, sent))
-        password = PASSWORD.reveal().encode() + b"\n"
-        if command == SUDO_NOPASSWD and not self.nopasswd:
-            return 1, b"", b"sudo: a password is required\n", 0.01
-        if command in (CHECK_PASSWORD, SUDO_PASSWORD):
-            if not sent.startswith(password):
-                return 1, b"", b"Sorry, try again.\nsudo: no password was provided\n", 0.01
+        if command == SUDO_PASSWORD:
+            assert sent.startswith(password)
             sent = sent[len(password):]
         return 0, b"ran: " + sent, b"", 0.01
 
+    def _first(self, stdin, gate, password):
+        """What the gate gets to see, step by step; stdin is read only once the gate opens it."""
+        if self.refuse is not None:
+            self.calls.append((FIRST_SUDO, b""))
+            return self.refuse[0], b"", self.refuse[1], 0.01
+        heard, stderr = b"", b""
+        if not self.nopasswd:
+            stderr = PROMPT
+            answer = gate(stderr)
+            while answer is not None and answer.send is not None:
+                heard += answer.send()
+                stderr += b"" if heard == password else b"Sorry, try again.\n" + PROMPT
+                answer = gate(stderr) if heard != password else None
+                if heard == password:
+                    break
+            if heard != password:
+                self.calls.append((FIRST_SUDO, heard))
+                return 1, b"", stderr + b"\nsudo: no password was provided\n", 0.01
+        answer = gate(stderr + READY + b"a warning of the script\n")
+        assert answer.open
+        sent = b"".join(stdin)
+        self.calls.append((FIRST_SUDO, heard + sent))
+        return 0, b"ran: " + sent, (stderr + READY + b"a warning of the script\n")[answer.talk:], 0.01
 
-def fake_transport(user: str, nopasswd: bool, password: Secret | None = PASSWORD):
+
+def fake_transport(user: str, nopasswd: bool, password: Secret | None = PASSWORD,
+                   refuse: tuple[int, bytes] | None = None):
     transport = Transport(sudo_target(user), host_keys=HostKeyPolicy(), sudo_password=password)
-    transport._execute = FakeSudoNode(nopasswd)
+    transport._execute = FakeSudoNode(nopasswd, refuse)
     return transport, transport._execute
 
 
@@ -203,42 +228,62 @@ def test_root_runs_plain_sh():
     assert node.calls == [("sh -s", b"id -u\n")]
 
 
-def test_nopasswd_needs_no_probe_and_never_sees_the_password():
+def test_nopasswd_runs_the_first_script_in_one_command_and_never_sees_the_password():
     transport, node = fake_transport("deploy", nopasswd=True)
-    assert transport.run("first").stdout == "ran: first\n"
+    first = transport.run("first")
+    assert (first.stdout, first.stderr) == ("ran: first\n", "a warning of the script\n")  # sudo's talk is gone
     assert transport.run("second").stdout == "ran: second\n"
-    assert node.calls == [(SUDO_NOPASSWD, b"first\n"), (SUDO_NOPASSWD, b"second\n")]  # 1 command per script
+    assert node.calls == [(FIRST_SUDO, b"first\n"), (SUDO_NOPASSWD, b"second\n")]  # 1 command per script
     assert all(b"s3cret" not in stdin for _, stdin in node.calls)
 
 
-def test_password_is_checked_once_then_the_first_script_is_sent_again():
+def test_password_answers_the_prompt_once_and_the_first_script_runs_in_that_command():
     transport, node = fake_transport("sudoer", nopasswd=False)
     assert transport.run("first").stdout == "ran: first\n"
     assert transport.run("second").stdout == "ran: second\n"
-    assert [command for command, _ in node.calls] == [SUDO_NOPASSWD, CHECK_PASSWORD, SUDO_PASSWORD, SUDO_PASSWORD]
-    assert node.calls[0] == (SUDO_NOPASSWD, b"first\n")  # sudo -n refused it: the password went nowhere
-    assert node.calls[1] == (CHECK_PASSWORD, b"s3cret-pw\n")  # alone on stdin, then EOF
+    assert node.calls == [(FIRST_SUDO, b"s3cret-pw\nfirst\n"), (SUDO_PASSWORD, b"s3cret-pw\nsecond\n")]
     assert all("s3cret" not in command for command, _ in node.calls)
 
 
-def test_a_failing_first_script_under_nopasswd_is_the_script_s_failure():
-    assert settle_sudo_mode(3, b"k3swiz: cannot write x\n", None, sudo_target(), False) is SudoMode.NOPASSWD
-    assert settle_sudo_mode(127, b"sh: 1: kubectl: not found\n", None, sudo_target(), False) is SudoMode.NOPASSWD
+def test_a_wrong_password_is_tried_once_and_no_script_line_reaches_sudo():
+    wrong = Secret("not-it")
+    transport = Transport(sudo_target("sudoer"), host_keys=HostKeyPolicy(), sudo_password=wrong)
+    transport._execute = node = FakeSudoNode(nopasswd=False)
+    with pytest.raises(SudoFailed, match="sudo refused the password for sudoer on n2"):
+        transport.run("first")
+    assert node.calls == [(FIRST_SUDO, b"not-it\n")]  # one attempt, then EOF: "first" was never sent
+
+
+def test_a_prompt_with_no_password_to_give_asks_for_one():
+    transport, node = fake_transport("sudoer", nopasswd=False, password=None)
+    with pytest.raises(SudoFailed, match="sudo on n2 needs a password for sudoer — pass --sudo-password-env"):
+        transport.run("first")
+    assert node.calls == [(FIRST_SUDO, b"")]
+
+
+def test_gate_opens_on_ready_only_and_keeps_sudo_s_talk_out_of_the_script_s_stderr():
+    gate = SudoGate(lambda: b"pw\n")
+    assert gate(b"We trust you have received the usual lecture\n") is None
+    assert gate(PROMPT).send() == b"pw\n"
+    assert gate(PROMPT + b"more of the same line") is None        # no new prompt: nothing more sent
+    opened = gate(PROMPT + READY + b"script")
+    assert opened.open and (PROMPT + READY + b"script")[opened.talk:] == b"script"
+    assert gate.settle(0, b"", sudo_target()) is SudoMode.PASSWORD
+    nopasswd = SudoGate(None)
+    assert nopasswd(READY).open and nopasswd.settle(0, b"", sudo_target()) is SudoMode.NOPASSWD
 
 
 def test_sudo_failures_say_what_to_do():
-    required = (1, b"sudo: a password is required\n")
     cases = [
-        (required, None, None, "n2 (127.0.0.12:22): sudo on n2 needs a password for deploy — pass --sudo-password-env"),
-        (required, (1, b"", b"Sorry, try again.\nsudo: no password was provided\n"), PASSWORD,
-         "sudo refused the password for deploy on n2"),
-        (required, (1, b"", b"sudo: deploy is not in the sudoers file.\n"), PASSWORD, "deploy may not use sudo on n2"),
-        ((1, b"sudo: deploy is not in the sudoers file.\n"), None, PASSWORD, "deploy may not use sudo on n2"),
-        ((127, b"sh: 1: sudo: not found\n"), None, PASSWORD, "sudo is not installed on n2"),
+        ((1, b"sudo: deploy is not in the sudoers file.\n"), "deploy may not use sudo on n2"),
+        ((127, b"sh: 1: sudo: not found\n"), "sudo is not installed on n2"),
+        ((1, b"sudo: sorry, you must have a tty to run sudo\n"), "insists on a terminal"),
+        ((1, b"sudo: account validation failure\n"), "sudo failed for deploy on n2"),
     ]
-    for (rc, stderr), check, password, expected in cases:
+    for refuse, expected in cases:
+        transport, _ = fake_transport("deploy", nopasswd=True, refuse=refuse)
         with pytest.raises(SudoFailed) as caught:
-            settle_sudo_mode(rc, stderr, lambda: check, sudo_target(), password is not None)
+            transport.run("first")
         assert expected in str(caught.value)
         assert "s3cret" not in str(caught.value) and "s3cret" not in repr(caught.value)
 
