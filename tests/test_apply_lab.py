@@ -166,3 +166,26 @@ def test_port_6443_taken_on_a_server_stops_the_run_before_any_change(lab_factory
         assert not node.host_path("/etc/rancher/k3s/config.yaml").exists()
         assert [c for c in node.calls() if c["prog"] == "install.sh"] == []
     assert apply_file(path, tmp_path).ok  # the port is free again: the rerun goes through
+
+
+def test_sudo_password_asked_once_for_the_run_when_none_was_given(lab_factory, tmp_path):
+    """No password up front: each node's probe meets sudo's prompt, the run asks once, and
+    every node then settles sudo and runs its probe in one command."""
+    from k3swiz.connect import Access
+    from k3swiz.secrets import Secret
+    lab, nodes = lab_factory(3)
+    path = lab_answers(lab, nodes, tmp_path, servers=1, name="asked", user="sudoer")
+    asked: list[str] = []
+
+    def ask(prompt: str):
+        asked.append(prompt)
+        return Secret(lab.users["sudoer"])
+    access = Access(ask_sudo_password=ask, ssh_config_path=tmp_path / "no-ssh-config")
+    result = apply_file(path, tmp_path, access=access)
+    assert result.ok, [(o.node, o.message) for o in result.outcomes.values()]
+    assert asked == ["sudo password for sudoer on the nodes"]
+    for outcome in result.outcomes.values():  # the connection that had the password: probe, write, install, wait
+        assert outcome.stats["connections"] == 1 and outcome.stats["commands"] <= 5, outcome.stats
+    token = (tmp_path / "asked.token").read_text().strip()
+    for node in nodes:
+        assert all(lab.users["sudoer"] not in json.dumps(c) and token not in json.dumps(c) for c in node.calls())
