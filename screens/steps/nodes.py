@@ -47,12 +47,12 @@ class NodesStep(StepScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="row", id="ssh-defaults"):
-            yield Field("SSH user (default for all)", Input(id="ssh-user", compact=True,
+            yield Field("SSH user, all nodes", Input(id="ssh-user", compact=True,
                         placeholder="~/.ssh/config, else root"), "ssh.user")
             yield Field("SSH port", Input(id="ssh-port", compact=True, placeholder="~/.ssh/config, else 22"),
                         "ssh.port")
-            yield Field("SSH key file (blank: ~/.ssh/config, agent)", Input(id="ssh-key", compact=True,
-                        placeholder="~/.ssh/id_ed25519"), "ssh.identity-file")
+            yield Field("SSH key file", Input(id="ssh-key", compact=True,
+                        placeholder="~/.ssh/config or agent"), "ssh.identity-file")
         yield DataTable(id="nodes", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="node-actions"):
             yield Button("Add", id="add", compact=True)
