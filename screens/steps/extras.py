@@ -16,8 +16,8 @@ from .base import StepScreen
 # Traefik is turned off on its own step (which also writes its HelmChartConfig).
 COMPONENTS = tuple(c for c in KNOWN_COMPONENTS if c != "traefik")
 MAPPINGS = (("registries", "registries.yaml", "mirrors:\n  docker.io:\n    endpoint: [...]"),
-            ("server-config", "Extra k3s keys for servers", "kube-apiserver-arg: [...]"),
-            ("agent-config", "Extra k3s keys for agents", "kubelet-arg: [...]"))
+            ("server-config", "Extra k3s keys, servers", "kube-apiserver-arg: [...]"),
+            ("agent-config", "Extra k3s keys, agents", "kubelet-arg: [...]"))
 
 
 class ExtrasStep(StepScreen):
