@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 import paramiko
 
@@ -42,7 +43,12 @@ class GateAnswer:
     talk: int = 0                            # with open: leading stderr bytes that were the gate's, not the command's
 
 
-Gate = Callable[[bytes], GateAnswer | None]   # None: keep waiting
+class Gate(Protocol):
+    """Holds stdin back until the command's stderr says go (sudo's first answer, k3swiz.ssh_sudo)."""
+    hold_seconds: float   # how long stdin may be held back; then EOF is sent and `expired` set
+    expired: bool
+
+    def __call__(self, stderr: bytes) -> GateAnswer | None: ...   # None: keep waiting
 
 
 class _StdinFeeder(threading.Thread):
@@ -123,7 +129,11 @@ def _hold_stdin(channel: paramiko.Channel, gate: Gate, stdout: bytearray, stderr
     wakeup = select.poll()
     wakeup.register(channel.fileno(), select.POLLIN)
     seen = 0
-    while not (channel.eof_received or channel.closed) and time.monotonic() < deadline:
+    hold_until = min(deadline, time.monotonic() + gate.hold_seconds)
+    while not (channel.eof_received or channel.closed):
+        if time.monotonic() >= hold_until:
+            gate.expired = True
+            break
         _drain(channel, stdout, stderr)
         answer = gate(bytes(stderr)) if len(stderr) > seen else None
         seen = len(stderr)
@@ -137,7 +147,7 @@ def _hold_stdin(channel: paramiko.Channel, gate: Gate, stdout: bytearray, stderr
                 channel.sendall(answer.send())  # a temporary: never a local of these frames
             except CHANNEL_ERRORS:
                 break
-        wakeup.poll(min(max(deadline - time.monotonic(), 0), 1.0) * 1000)
+        wakeup.poll(min(max(hold_until - time.monotonic(), 0), 1.0) * 1000)
     feeder._send(None)
     return False
 

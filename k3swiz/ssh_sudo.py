@@ -57,11 +57,14 @@ class SudoGate:
     `password_line` makes the line only as it is sent, so the password never sits in these frames.
     """
 
+    hold_seconds = 60.0  # sudo answers in seconds; a PAM prompt other than ours would hold forever
+
     def __init__(self, password_line: Callable[[], bytes] | None) -> None:
         self.password_line = password_line
         self.prompts = 0
         self.answered = False
         self.opened = False
+        self.expired = False
 
     def __call__(self, stderr: bytes) -> GateAnswer | None:
         ready = stderr.find(READY)
@@ -82,13 +85,15 @@ class SudoGate:
         when sudo never let the script run."""
         if self.opened:
             return SudoMode.PASSWORD if self.answered else SudoMode.NOPASSWD
-        if self.prompts and not self.answered:
+        if self.expired and not self.prompts:
+            problem = "no-prompt"
+        elif self.prompts and not self.answered:
             problem = "password-required"
         elif self.prompts > 1:
             problem = "wrong-password"
         else:
             problem = classify_sudo_stderr(rc, stderr.decode(errors="replace")) or "other"
-        raise sudo_error(problem, target, stderr.replace(PROMPT, b""))
+        raise sudo_error(problem, target, stderr.replace(PROMPT, b""), self.hold_seconds)
 
 
 def classify_sudo_stderr(rc: int, stderr: str) -> str | None:
@@ -109,7 +114,7 @@ def classify_sudo_stderr(rc: int, stderr: str) -> str | None:
     return "other"
 
 
-def sudo_error(problem: str, target: SshTarget, stderr: bytes) -> SudoFailed:
+def sudo_error(problem: str, target: SshTarget, stderr: bytes, waited: float = SudoGate.hold_seconds) -> SudoFailed:
     user, node = target.user, target.node
     first_line = (stderr.decode(errors="replace").strip().splitlines() or ["(no message)"])[0]
     message, fix = {
@@ -123,6 +128,10 @@ def sudo_error(problem: str, target: SshTarget, stderr: bytes) -> SudoFailed:
         "requiretty": (f"sudo on {node} insists on a terminal (Defaults requiretty)",
                        f"add `Defaults:{user} !requiretty` to the node's sudoers"),
         "missing": (f"sudo is not installed on {node}", "install sudo on the node, or connect as root"),
+        "no-prompt": (f"sudo on {node} neither ran the script nor asked for {user}'s password within "
+                      f"{waited:g} s ({first_line})",
+                      "run `sudo true` as that user on the node: a PAM prompt other than the password "
+                      "(a one-time code?) cannot be answered by k3swiz; give the user a NOPASSWD rule"),
     }.get(problem, (f"sudo failed for {user} on {node}: {first_line}",
                     "run `sudo -n true` as that user on the node to see why"))
     return SudoFailed(node, message, fix, where=target.endpoint)

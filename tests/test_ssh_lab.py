@@ -17,7 +17,8 @@ import pytest
 from k3swiz.hostkeys import HostKeyPolicy
 from k3swiz.remote_script import RemoteFile
 from k3swiz.ssh import CommandTimeout, ConnectionLost, ConnectTimeout, SudoFailed, Transport, Unreachable
-from k3swiz.ssh_sudo import FIRST_SUDO
+from k3swiz.ssh_channel import run_channel
+from k3swiz.ssh_sudo import FIRST_SUDO, SudoGate
 from k3swiz.ssh_sudo import SUDO_PASSWORD as SUDO_PASSWORD_COMMAND
 from tests.lab import reset_node
 from tests.ssh_lab_helpers import SUDO_PASSWORD, poll, target_for, transport_for
@@ -52,6 +53,22 @@ def test_sudo_needing_a_password_without_one(lab5):
     with transport_for(lab5, lab5.node("n1"), "sudoer") as ssh:
         with pytest.raises(SudoFailed, match="needs a password for sudoer .*--sudo-password-env"):
             ssh.run("true")
+
+
+def test_a_gate_that_is_never_answered_sends_eof_and_never_the_stdin(lab5):
+    """What a PAM prompt other than sudo's password would do: nothing we know comes back, so after
+    hold_seconds stdin gets EOF, not one byte of the script, and the gate says it expired."""
+    gate = SudoGate(None)
+    gate.hold_seconds = 0.5
+    with transport_for(lab5, lab5.node("n1")) as ssh:
+        started = time.monotonic()
+        outcome = run_channel(ssh._ssh, "printf 'Verification code: ' >&2; read -r line; echo got:$line", [b"secret\n"],
+                              10, open_timeout=5, gate=gate)
+    assert gate.expired and not gate.opened and outcome.rc == 0
+    assert outcome.stdout == b"got:\n" and outcome.bytes_sent == 0
+    assert 0.5 <= time.monotonic() - started < 5
+    with pytest.raises(SudoFailed, match="neither ran the script nor asked for deploy's password within 0.5 s"):
+        gate.settle(outcome.rc, outcome.stderr, target_for(lab5, lab5.node("n1"), "deploy"))
 
 
 @pytest.mark.parametrize("user", ["root", "deploy", "sudoer"])
