@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui_keys import fill, focus, goto, next_step, until
+from tests.ui_keys import fill, focus, goto, until
 
 SIZE = (100, 32)
 pytestmark = pytest.mark.timeout(60)
