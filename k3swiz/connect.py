@@ -44,21 +44,18 @@ class Access:
     def open(self, answers: Answers, node: Node, first_script: str) -> tuple[Transport, CommandResult]:
         """Connect and run the run's first (read-only) script, which settles sudo before any change.
 
-        When sudo wants a password nobody gave, ask once for the whole run and retry.
+        When sudo wants a password nobody gave, ask once for the whole run and retry on the same
+        connection (sudo ran nothing: its prompt got EOF before a byte of the script was sent).
         """
         target = target_for(answers, node, self.ssh_config_path)
         transport = self._connect(target)
         try:
-            return transport, transport.run(first_script)
-        except SudoFailed:
-            transport.close()
-            if not self._sudo_password_for(target):
-                raise
-        except BaseException:
-            transport.close()
-            raise
-        transport = self._connect(target)
-        try:
+            try:
+                return transport, transport.run(first_script)
+            except SudoFailed:
+                if not self._sudo_password_for(target):
+                    raise
+            transport.use_sudo_password(self.sudo_password)
             return transport, transport.run(first_script)
         except BaseException:
             transport.close()

@@ -91,6 +91,13 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport({self.target.node} {self.target.user}@{self.target.endpoint})"
 
+    def use_sudo_password(self, password: Secret) -> None:
+        """A sudo password learnt after connecting (asked once for the run): sudo is settled again
+        by the next script, on this same connection."""
+        password_line(password)  # refuse an unusable password now, not mid-command
+        self._sudo_password = password
+        self._sudo_mode = None
+
     def connect(self) -> None:
         """Connect and authenticate; a no-op when already connected, a reconnect when the link died."""
         if self._ssh is not None and self._ssh.is_active():
