@@ -72,14 +72,14 @@ class Transport:
         self.target = target
         self.host_keys = host_keys
         self.stats = TransportStats()
-        if sudo_password is not None:
-            password_line(sudo_password)  # refuse an unusable password now, not mid-command
-        self._sudo_password = sudo_password
         self._agent = agent
         self._tcp_nodelay = tcp_nodelay  # only switched off to measure what it buys
         self._ssh: paramiko.Transport | None = None
         self._jump: Transport | None = None
+        self._sudo_password: Secret | None = None
         self._sudo_mode: SudoMode | None = None
+        if sudo_password is not None:
+            self.use_sudo_password(sudo_password)
 
     def __enter__(self) -> Transport:
         self.connect()
@@ -92,8 +92,8 @@ class Transport:
         return f"Transport({self.target.node} {self.target.user}@{self.target.endpoint})"
 
     def use_sudo_password(self, password: Secret) -> None:
-        """A sudo password learnt after connecting (asked once for the run): sudo is settled again
-        by the next script, on this same connection."""
+        """The sudo password, given at construction or learnt after connecting (asked once for the
+        run): sudo is settled again by the next script, on this same connection."""
         password_line(password)  # refuse an unusable password now, not mid-command
         self._sudo_password = password
         self._sudo_mode = None
